@@ -1,0 +1,175 @@
+import CRdKafka
+import Logging
+import Synchronization
+
+/// The consumer's poll-thread side: batching, message conversion and rebalance
+/// handling. It is the handle's librdkafka opaque.
+///
+/// Thread rules: `pending`, `batchDeadline` and `topicNames` are touched only on
+/// the poll thread (the rebalance callback runs inside `rd_kafka_consumer_poll` on
+/// that same thread); `closeRequested` is atomic; `handoff` is thread-safe.
+final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
+    let handoff = EventHandoff<KafkaConsumerEvent>(capacity: 2)
+    private let configuration: KafkaConsumerConfiguration
+    private let closeRequested = Atomic<Bool>(false)
+    private var pending: [KafkaMessage] = []
+    private var batchDeadline: ContinuousClock.Instant?
+    private var topicNames: [OpaquePointer: String] = [:]
+
+    init(configuration: KafkaConsumerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        super.init(logger: logger)
+        pending.reserveCapacity(configuration.maxBatchSize)
+    }
+
+    var isClosing: Bool { closeRequested.load(ordering: .acquiring) }
+
+    func requestClose() {
+        closeRequested.store(true, ordering: .releasing)
+        handoff.close()
+    }
+
+    /// The poll loop. Returns once ``requestClose()`` was called.
+    func pollUntilClosed(_ rk: OpaquePointer) {
+        let idleTimeout: Int32 = 100
+        while !isClosing {
+            var timeout = idleTimeout
+            if let deadline = batchDeadline {
+                let remaining = (deadline - .now).wholeMilliseconds
+                if remaining <= 0 {
+                    emitPending()
+                    continue
+                }
+                timeout = Int32(min(remaining, Int(idleTimeout)))
+            }
+            guard let message = rd_kafka_consumer_poll(rk, timeout) else { continue }
+            defer { rd_kafka_message_destroy(message) }
+            let error = message.pointee.err
+            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                if error != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    let kafkaError = KafkaError(kind: .consumer, rdError: error)
+                    logger.warning("consumer error", metadata: ["kafka.error": "\(kafkaError.name)"])
+                }
+                continue
+            }
+            pending.append(convert(message))
+            if pending.count == 1 {
+                batchDeadline = .now + configuration.maxBatchWait
+            }
+            if pending.count >= configuration.maxBatchSize {
+                emitPending()
+            }
+        }
+    }
+
+    private func emitPending() {
+        batchDeadline = nil
+        guard !pending.isEmpty else { return }
+        let batch = pending
+        pending.removeAll(keepingCapacity: true)
+        _ = handoff.push(.messages(batch))
+    }
+
+    private func convert(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaMessage {
+        let raw = message.pointee
+        let topic = topicName(raw.rkt)
+        let value: [UInt8] = raw.payload.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: raw.len)) } ?? []
+        let key: [UInt8]? = raw.key.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: raw.key_len)) }
+        var headers: [KafkaHeader] = []
+        var list: OpaquePointer?
+        if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
+            let count = rd_kafka_header_cnt(list)
+            headers.reserveCapacity(count)
+            var name: UnsafePointer<CChar>?
+            var headerValue: UnsafeRawPointer?
+            var size = 0
+            for index in 0..<count where rd_kafka_header_get_all(list, index, &name, &headerValue, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let bytes = headerValue.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: size)) }
+                headers.append(KafkaHeader(name: name.map { String(cString: $0) } ?? "", value: bytes))
+            }
+        }
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &timestampType)
+        return KafkaMessage(
+            topic: topic,
+            partition: raw.partition,
+            offset: raw.offset,
+            key: key,
+            value: value,
+            headers: headers,
+            timestampMilliseconds: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp
+        )
+    }
+
+    private func topicName(_ rkt: OpaquePointer?) -> String {
+        guard let rkt else { return "" }
+        if let name = topicNames[rkt] { return name }
+        let name = String(cString: rd_kafka_topic_name(rkt))
+        topicNames[rkt] = name
+        return name
+    }
+
+    /// The rebalance callback, on the poll thread. Flushes the partial batch so the
+    /// caller sees every message before the rebalance event, then waits for the
+    /// caller's answer (unless closing) and applies the assignment change.
+    func rebalance(_ rk: OpaquePointer, error: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        emitPending()
+        let changed = TopicPartitionList.partitions(in: partitions)
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        switch error {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            var offsets: [KafkaTopicPartition: Int64] = [:]
+            if !isClosing {
+                let assignment = KafkaAssignment(partitions: changed)
+                if handoff.push(.assigned(assignment)) {
+                    offsets = assignment.reply.wait(timeout: configuration.rebalanceReplyTimeout) { isClosing } ?? [:]
+                }
+            }
+            for index in 0..<Int(partitions.pointee.cnt) {
+                let element = partitions.pointee.elems[index]
+                let tp = KafkaTopicPartition(topic: String(cString: element.topic), partition: element.partition)
+                partitions.pointee.elems[index].offset = offsets[tp] ?? KafkaOffset.committed
+            }
+            logger.info("partitions assigned", metadata: ["kafka.partitions": "\(changed.count)"])
+            if cooperative {
+                if let failure = rd_kafka_incremental_assign(rk, partitions) {
+                    report(KafkaError(kind: .consumer, consuming: failure), action: "incremental assign")
+                }
+            } else {
+                report(rd_kafka_assign(rk, partitions), action: "assign")
+            }
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            let lost = rd_kafka_assignment_lost(rk) != 0
+            if !isClosing {
+                let revocation = KafkaRevocation(partitions: changed, lost: lost)
+                if handoff.push(.revoked(revocation)) {
+                    _ = revocation.reply.wait(timeout: configuration.rebalanceReplyTimeout) { isClosing }
+                }
+            }
+            logger.info("partitions revoked", metadata: ["kafka.partitions": "\(changed.count)", "kafka.lost": "\(lost)"])
+            if cooperative {
+                if let failure = rd_kafka_incremental_unassign(rk, partitions) {
+                    report(KafkaError(kind: .consumer, consuming: failure), action: "incremental unassign")
+                }
+            } else {
+                report(rd_kafka_assign(rk, nil), action: "unassign")
+            }
+        default:
+            logger.error("rebalance failed", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2name(error)))"])
+            if cooperative {
+                _ = rd_kafka_incremental_unassign(rk, partitions).map { rd_kafka_error_destroy($0) }
+            } else {
+                _ = rd_kafka_assign(rk, nil)
+            }
+        }
+    }
+
+    private func report(_ code: rd_kafka_resp_err_t, action: String) {
+        guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return }
+        report(KafkaError(kind: .consumer, rdError: code), action: action)
+    }
+
+    private func report(_ error: KafkaError, action: String) {
+        logger.error("rebalance \(action) failed", metadata: ["kafka.error": "\(error.name)"])
+    }
+}

@@ -1,0 +1,293 @@
+import CRdKafka
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// An idempotent Kafka producer.
+///
+/// `send` returns only after librdkafka's delivery report, so a successful result
+/// means the partition leader (and, with `acks=all`, every in-sync replica) stored
+/// the record. Delivery reports are served by a dedicated thread that sleeps in
+/// `rd_kafka_poll` while idle; enqueueing never blocks a Swift concurrency thread.
+///
+/// Lifecycle: create, send from any task, then call ``shutdown(flushTimeout:)``
+/// once (or run the producer as a `Service`, which shuts it down on graceful
+/// shutdown). Records still queued after the flush timeout fail with a purge error.
+public final class KafkaProducer: Service, Sendable {
+    private enum Lifecycle {
+        case running(activeSends: Int)
+        case closing(activeSends: Int, waiters: [CheckedContinuation<Void, Never>])
+        case closed
+    }
+
+    private let handle: RdKafkaHandle
+    private let callbacks: ProducerCallbacks
+    private let lifecycle = Mutex(Lifecycle.running(activeSends: 0))
+    private let topicHandles = Mutex<[String: TopicHandle]>([:])
+    private let flushTimeout = Mutex<Duration>(.seconds(10))
+    private let logger: Logger
+
+    /// Creates a producer and starts its delivery-report thread.
+    public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
+        let callbacks = ProducerCallbacks(logger: logger)
+        self.callbacks = callbacks
+        self.logger = logger
+        self.handle = try RdKafkaHandle(
+            type: RD_KAFKA_PRODUCER,
+            properties: configuration.librdkafkaProperties,
+            callbacks: callbacks
+        ) { conf in
+            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
+                guard let message, let opaque = message.pointee._private else { return }
+                let (tracker, index) = DeliveryTracker.resolve(opaque)
+                tracker.record(
+                    index: index,
+                    partition: message.pointee.partition,
+                    offset: message.pointee.offset,
+                    error: message.pointee.err
+                )
+            }
+        }
+        let thread = Thread { [self] in self.pollLoop() }
+        thread.name = "kafka-producer-poll"
+        thread.start()
+    }
+
+    /// Sends one record and waits for its delivery report.
+    public func send(_ record: KafkaProducerRecord) async throws(KafkaError) -> KafkaDeliveryReport {
+        try await send([record])[0].get()
+    }
+
+    /// Sends records in order and waits for every delivery report, or until
+    /// `timeout` passes. Results are in input order; a record without a report by the
+    /// deadline is answered `.failure` with kind `.timedOut` and may still be stored
+    /// later, so it must not be reported as accepted.
+    public func send(_ records: [KafkaProducerRecord], timeout: Duration? = nil) async -> [Result<KafkaDeliveryReport, KafkaError>] {
+        guard enterSend() else { return records.map { _ in .failure(.closed) } }
+        defer { leaveSend() }
+        let tracker = DeliveryTracker(topics: records.map(\.topic))
+        var topics: [String: OpaquePointer] = [:]
+        for (index, record) in records.enumerated() {
+            let rkt: OpaquePointer
+            if let cached = topics[record.topic] {
+                rkt = cached
+            } else {
+                rkt = topicHandle(record.topic)
+                topics[record.topic] = rkt
+            }
+            while true {
+                let error = Self.enqueue(record, rkt: rkt, producer: handle.pointer, opaque: tracker.opaque(for: index))
+                if error == RD_KAFKA_RESP_ERR__QUEUE_FULL, isRunning {
+                    // The local queue is full: wait for delivery reports to drain it.
+                    try? await Task.sleep(for: .milliseconds(1))
+                    continue
+                }
+                if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    let kind: KafkaError.Kind = error == RD_KAFKA_RESP_ERR__QUEUE_FULL ? .closed : .delivery
+                    tracker.record(index: index, outcome: .failure(KafkaError(kind: kind, rdError: error)))
+                }
+                break
+            }
+        }
+        return await tracker.outcomes(timeout: timeout)
+    }
+
+    /// Waits until every queued record has a delivery report, or `timeout` passes.
+    public func flush(timeout: Duration) async throws(KafkaError) {
+        guard enterSend() else { throw .closed }
+        defer { leaveSend() }
+        let rk = handle
+        let milliseconds = Int32(clamping: timeout.wholeMilliseconds)
+        let error = await BlockingCalls.run { rd_kafka_flush(rk.pointer, milliseconds) }
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(kind: .timedOut, rdError: error) }
+    }
+
+    /// Asks a broker for cluster metadata: succeeds when the cluster is reachable.
+    public func checkConnectivity(timeout: Duration) async throws(KafkaError) {
+        guard enterSend() else { throw .closed }
+        defer { leaveSend() }
+        try await Metadata.check(handle, timeout: timeout)
+    }
+
+    /// The fatal error that disabled this producer, if any. A fatal producer must be
+    /// shut down and replaced.
+    public var fatalError: KafkaError? {
+        var text = [CChar](repeating: 0, count: 512)
+        let code = rd_kafka_fatal_error(handle.pointer, &text, text.count)
+        guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        return KafkaError(kind: .fatal, rdError: code, detail: String(cBuffer: text))
+    }
+
+    /// Runs until graceful shutdown, then flushes and closes the producer.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Flushes queued records (up to `flushTimeout`), fails the rest, and destroys
+    /// the handle. Safe to call more than once; later calls wait for the first.
+    public func shutdown(flushTimeout: Duration = .seconds(10)) async {
+        self.flushTimeout.withLock { $0 = flushTimeout }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = lifecycle.withLock { state -> Bool in
+                switch state {
+                case .running(let active):
+                    state = .closing(activeSends: active, waiters: [continuation])
+                    return false
+                case .closing(let active, var waiters):
+                    waiters.append(continuation)
+                    state = .closing(activeSends: active, waiters: waiters)
+                    return false
+                case .closed:
+                    return true
+                }
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    // MARK: - Internals
+
+    private var isRunning: Bool {
+        lifecycle.withLock { if case .running = $0 { true } else { false } }
+    }
+
+    private func enterSend() -> Bool {
+        lifecycle.withLock { state in
+            guard case .running(let active) = state else { return false }
+            state = .running(activeSends: active + 1)
+            return true
+        }
+    }
+
+    private func leaveSend() {
+        lifecycle.withLock { state in
+            switch state {
+            case .running(let active): state = .running(activeSends: active - 1)
+            case .closing(let active, let waiters): state = .closing(activeSends: active - 1, waiters: waiters)
+            case .closed: preconditionFailure("send finished after the producer closed")
+            }
+        }
+    }
+
+    private func topicHandle(_ topic: String) -> OpaquePointer {
+        topicHandles.withLock { handles in
+            if let existing = handles[topic] { return existing.pointer }
+            let created = rd_kafka_topic_new(handle.pointer, topic, nil)!
+            handles[topic] = TopicHandle(pointer: created)
+            return created
+        }
+    }
+
+    private func pollLoop() {
+        let rk = handle.pointer
+        while isRunning {
+            rd_kafka_poll(rk, 100)
+        }
+        // Closing: let in-flight `send` calls finish enqueueing, then drain.
+        while lifecycle.withLock({ if case .closing(let active, _) = $0 { active > 0 } else { false } }) {
+            rd_kafka_poll(rk, 10)
+        }
+        let timeout = Int32(clamping: flushTimeout.withLock { $0 }.wholeMilliseconds)
+        if rd_kafka_flush(rk, timeout) != RD_KAFKA_RESP_ERR_NO_ERROR {
+            let pending = rd_kafka_outq_len(rk)
+            logger.warning("producer closing with undelivered records; failing them", metadata: ["kafka.pending": "\(pending)"])
+            rd_kafka_purge(rk, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+            _ = rd_kafka_flush(rk, 2000)
+        }
+        for topic in topicHandles.withLock({ $0.values }) {
+            rd_kafka_topic_destroy(topic.pointer)
+        }
+        handle.destroy()
+        let waiters = lifecycle.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard case .closing(_, let waiters) = state else { return [] }
+            state = .closed
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Enqueues one record without blocking. Returns librdkafka's error code.
+    private static func enqueue(
+        _ record: KafkaProducerRecord,
+        rkt: OpaquePointer,
+        producer: OpaquePointer,
+        opaque: UnsafeMutableRawPointer
+    ) -> rd_kafka_resp_err_t {
+        let fixedCount = 6
+        let count = fixedCount + record.headers.count
+        return withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: count) { vus in
+            vus.initialize(repeating: rd_kafka_vu_t())
+            vus[0].vtype = RD_KAFKA_VTYPE_RKT
+            vus[0].u.rkt = rkt
+            vus[1].vtype = RD_KAFKA_VTYPE_PARTITION
+            vus[1].u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
+            vus[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+            vus[2].u.i = RD_KAFKA_MSG_F_COPY
+            vus[3].vtype = RD_KAFKA_VTYPE_OPAQUE
+            vus[3].u.ptr = opaque
+            return record.value.withUnsafeBytes { value in
+                vus[4].vtype = RD_KAFKA_VTYPE_VALUE
+                vus[4].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                vus[4].u.mem.size = value.count
+                return withKey(record.key) { key, keySize in
+                    vus[5].vtype = RD_KAFKA_VTYPE_KEY
+                    vus[5].u.mem.ptr = key
+                    vus[5].u.mem.size = keySize
+                    return withHeaders(record.headers[...], into: vus, at: fixedCount) {
+                        guard let error = rd_kafka_produceva(producer, vus.baseAddress, count) else {
+                            return RD_KAFKA_RESP_ERR_NO_ERROR
+                        }
+                        let code = rd_kafka_error_code(error)
+                        rd_kafka_error_destroy(error)
+                        return code
+                    }
+                }
+            }
+        }
+    }
+
+    private static func withKey<R>(_ key: [UInt8]?, _ body: (UnsafeMutableRawPointer?, Int) -> R) -> R {
+        guard let key else { return body(nil, 0) }
+        return key.withUnsafeBytes { body(UnsafeMutableRawPointer(mutating: $0.baseAddress), $0.count) }
+    }
+
+    /// Fills header entries recursively so every name and value pointer stays valid
+    /// for the `produceva` call in `body`, without copying into a scratch buffer.
+    private static func withHeaders<R>(
+        _ headers: ArraySlice<KafkaHeader>,
+        into vus: UnsafeMutableBufferPointer<rd_kafka_vu_t>,
+        at position: Int,
+        _ body: () -> R
+    ) -> R {
+        guard let header = headers.first else { return body() }
+        return header.name.withCString { name in
+            withHeaderValue(header.value) { value, size in
+                vus[position].vtype = RD_KAFKA_VTYPE_HEADER
+                vus[position].u.header.name = name
+                vus[position].u.header.val = value
+                vus[position].u.header.size = size
+                return withHeaders(headers.dropFirst(), into: vus, at: position + 1, body)
+            }
+        }
+    }
+
+    // Never written: the address stands for an empty (not null) header value.
+    private nonisolated(unsafe) static let emptyValue: UnsafeMutableRawPointer = .allocate(byteCount: 1, alignment: 1)
+
+    private static func withHeaderValue<R>(_ value: [UInt8]?, _ body: (UnsafeRawPointer?, Int) -> R) -> R {
+        guard let value else { return body(nil, 0) }
+        if value.isEmpty { return body(UnsafeRawPointer(emptyValue), 0) }
+        return value.withUnsafeBytes { body($0.baseAddress, $0.count) }
+    }
+}
+
+/// A topic handle owned by one producer; destroyed when the producer closes.
+private struct TopicHandle: @unchecked Sendable {
+    // @unchecked: librdkafka topic handles are thread-safe and immutable for us.
+    let pointer: OpaquePointer
+}
+
+/// Producer callbacks. Delivery reports go straight to their ``DeliveryTracker``.
+final class ProducerCallbacks: RdKafkaCallbacks, @unchecked Sendable {}
