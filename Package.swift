@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "Events", targets: ["Events"]),
+        .library(name: "Clinical", targets: ["Clinical"]),
         .library(name: "ServiceSupport", targets: ["ServiceSupport"]),
         .executable(name: "iomt", targets: ["iomt"]),
     ],
@@ -51,6 +52,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Clinical",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ServiceSupport",
             dependencies: [
                 "Kafka",
@@ -80,6 +85,11 @@ let package = Package(
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ClinicalTests",
+            dependencies: ["Clinical"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -5,9 +5,10 @@ import Synchronization
 /// The consumer's poll-thread side: batching, message conversion and rebalance
 /// handling. It is the handle's librdkafka opaque.
 ///
-/// Thread rules: `pending`, `batchDeadline` and `topicNames` are touched only on
-/// the poll thread (the rebalance callback runs inside `rd_kafka_consumer_poll` on
-/// that same thread); `closeRequested` is atomic; `handoff` is thread-safe.
+/// Thread rules: `pending`, `batchDeadline`, `topicNames`, `inFlight` and
+/// `takenByRebalance` are touched only on the poll thread (the rebalance callback
+/// runs inside `rd_kafka_consume_batch_queue` on that same thread);
+/// `closeRequested` is atomic; `handoff` is thread-safe.
 final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     let handoff = EventHandoff<KafkaConsumerEvent>(capacity: 2)
     private let configuration: KafkaConsumerConfiguration
@@ -15,6 +16,8 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     private var pending: [KafkaMessage] = []
     private var batchDeadline: ContinuousClock.Instant?
     private var topicNames: [OpaquePointer: String] = [:]
+    private var inFlight: (UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>, Int)?
+    private var takenByRebalance: Set<UnsafeMutablePointer<rd_kafka_message_t>> = []
 
     init(configuration: KafkaConsumerConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -30,35 +33,69 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     }
 
     /// The poll loop. Returns once ``requestClose()`` was called.
+    ///
+    /// Messages are taken from the consumer queue in batches
+    /// (`rd_kafka_consume_batch_queue`, as confluent-kafka-python's `consume` does),
+    /// which serves rebalance callbacks and counts as a poll for
+    /// `max.poll.interval.ms`, at a fraction of the per-message cost of
+    /// `rd_kafka_consumer_poll`. While no batch is open the thread waits for one
+    /// message (up to 100 ms, then loops to notice a close request); once a batch
+    /// is open it waits for the rest until the batch deadline.
     func pollUntilClosed(_ rk: OpaquePointer) {
-        let idleTimeout: Int32 = 100
+        let idleTimeout = 100
+        let queue = rd_kafka_queue_get_consumer(rk)!
+        defer { rd_kafka_queue_destroy(queue) }
+        let capacity = configuration.maxBatchSize
+        let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: capacity)
+        defer { buffer.deallocate() }
         while !isClosing {
             var timeout = idleTimeout
+            var room = 1
             if let deadline = batchDeadline {
                 let remaining = (deadline - .now).wholeMilliseconds
-                if remaining <= 0 {
+                if remaining <= 0 || pending.count >= capacity {
                     emitPending()
                     continue
                 }
-                timeout = Int32(min(remaining, Int(idleTimeout)))
+                timeout = min(remaining, idleTimeout)
+                room = capacity - pending.count
             }
-            guard let message = rd_kafka_consumer_poll(rk, timeout) else { continue }
-            defer { rd_kafka_message_destroy(message) }
-            let error = message.pointee.err
-            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                if error != RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                    let kafkaError = KafkaError(kind: .consumer, rdError: error)
-                    logger.warning("consumer error", metadata: ["kafka.error": "\(kafkaError.name)"])
-                }
-                continue
+            buffer.initialize(repeating: nil, count: room)
+            inFlight = (buffer, room)
+            let count = rd_kafka_consume_batch_queue(queue, Int32(timeout), buffer, room)
+            for index in 0..<max(count, 0) {
+                let message = buffer[index]!
+                if !takenByRebalance.contains(message) { accept(message) }
+                rd_kafka_message_destroy(message)
             }
-            pending.append(convert(message))
-            if pending.count == 1 {
+            inFlight = nil
+            takenByRebalance.removeAll(keepingCapacity: true)
+            if batchDeadline == nil, !pending.isEmpty {
                 batchDeadline = .now + configuration.maxBatchWait
             }
-            if pending.count >= configuration.maxBatchSize {
-                emitPending()
+        }
+    }
+
+    private func accept(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
+        let error = message.pointee.err
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            if error != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                let kafkaError = KafkaError(kind: .consumer, rdError: error)
+                logger.warning("consumer error", metadata: ["kafka.error": "\(kafkaError.name)"])
             }
+            return
+        }
+        pending.append(convert(message))
+    }
+
+    /// Inside a rebalance callback, the messages librdkafka already placed in the
+    /// current batch call precede the rebalance: take them now so they are
+    /// delivered before the rebalance event (the loop skips them afterwards).
+    private func takeInFlightMessages() {
+        guard let (buffer, room) = inFlight else { return }
+        for index in 0..<room {
+            guard let message = buffer[index] else { continue }
+            if takenByRebalance.insert(message).inserted { accept(message) }
         }
     }
 
@@ -113,6 +150,7 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     /// caller sees every message before the rebalance event, then waits for the
     /// caller's answer (unless closing) and applies the assignment change.
     func rebalance(_ rk: OpaquePointer, error: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        takeInFlightMessages()
         emitPending()
         let changed = TopicPartitionList.partitions(in: partitions)
         let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"

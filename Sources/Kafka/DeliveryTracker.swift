@@ -2,36 +2,43 @@ import CRdKafka
 import Synchronization
 
 /// Collects the delivery reports of one batch of produced records without a
-/// per-message allocation.
+/// per-message allocation or reference count.
 ///
-/// Each record's librdkafka opaque points at its own slot in `slots`; the slot holds
-/// the tracker, and the slot's position is the record's index. The tracker keeps
-/// itself alive (one retain) until every record has a report, so a caller that stops
-/// waiting (deadline) never leaves librdkafka with a dangling opaque.
+/// Each record's librdkafka opaque points at its own slot; the slot holds the
+/// tracker, and the slot's position is the record's index. Reports are stored as
+/// plain values (partition, offset, error code); the waiting caller turns them into
+/// results with the topics of its own records, on its own thread. The tracker
+/// keeps itself alive (one retain) until every record has a report, so a caller
+/// that stops waiting (deadline) never leaves librdkafka with a dangling opaque.
 final class DeliveryTracker: Sendable {
-    typealias Outcome = Result<KafkaDeliveryReport, KafkaError>
+    /// One record's report: `code` is `pending` until the report arrives.
+    struct Report: Sendable {
+        static let pending = Int32.min
+        var partition: Int32 = -1
+        var offset: Int64 = -1
+        var code: Int32 = pending
+    }
 
     private struct State {
-        var outcomes: [Outcome?]
+        var reports: [Report]
         var remaining: Int
-        var waiter: CheckedContinuation<[Outcome], Never>?
+        var waiter: CheckedContinuation<[Report], Never>?
         var answered = false
         var deadlinePassed = false
     }
 
-    private let topics: [String]
+    private let count: Int
     private let state: Mutex<State>
     // Written once in init, read-only afterwards; freed in deinit.
     private nonisolated(unsafe) let slots: UnsafeMutablePointer<Unmanaged<DeliveryTracker>>
 
-    init(topics: [String]) {
-        self.topics = topics
-        self.state = Mutex(State(outcomes: Array(repeating: nil, count: topics.count), remaining: topics.count))
-        self.slots = .allocate(capacity: max(topics.count, 1))
-        let unmanaged = Unmanaged.passUnretained(self)
-        slots.initialize(repeating: unmanaged, count: max(topics.count, 1))
-        // Balanced by the release in `record` when the last outcome arrives.
-        if !topics.isEmpty { _ = Unmanaged.passRetained(self) }
+    init(count: Int) {
+        self.count = count
+        self.state = Mutex(State(reports: Array(repeating: Report(), count: count), remaining: count))
+        self.slots = .allocate(capacity: max(count, 1))
+        slots.initialize(repeating: Unmanaged.passUnretained(self), count: max(count, 1))
+        // Balanced by the release in `record` when the last report arrives.
+        if count > 0 { _ = Unmanaged.passRetained(self) }
     }
 
     deinit {
@@ -50,36 +57,28 @@ final class DeliveryTracker: Sendable {
         return (tracker, tracker.slots.distance(to: slot))
     }
 
-    /// Records the outcome of record `index` (from the delivery callback or a
-    /// synchronous enqueue failure). Exactly once per index.
+    /// Records the report of record `index` (from the delivery callback, or an
+    /// enqueue failure). Exactly once per index.
     func record(index: Int, partition: Int32, offset: Int64, error: rd_kafka_resp_err_t) {
-        let outcome: Outcome = error == RD_KAFKA_RESP_ERR_NO_ERROR
-            ? .success(KafkaDeliveryReport(topic: topics[index], partition: partition, offset: offset))
-            : .failure(KafkaError(kind: error == RD_KAFKA_RESP_ERR__FATAL ? .fatal : .delivery, rdError: error))
-        record(index: index, outcome: outcome)
-    }
-
-    /// Records a failure raised before the record reached librdkafka.
-    func record(index: Int, outcome: Outcome) {
-        let (waiter, outcomes, last) = state.withLock { state -> (CheckedContinuation<[Outcome], Never>?, [Outcome], Bool) in
-            precondition(state.outcomes[index] == nil, "delivery outcome recorded twice")
-            state.outcomes[index] = outcome
+        let (waiter, reports, last) = state.withLock { state -> (CheckedContinuation<[Report], Never>?, [Report], Bool) in
+            precondition(state.reports[index].code == Report.pending, "delivery report recorded twice")
+            state.reports[index] = Report(partition: partition, offset: offset, code: error.rawValue)
             state.remaining -= 1
             guard state.remaining == 0 else { return (nil, [], false) }
             guard !state.answered, let waiter = state.waiter else { return (nil, [], true) }
             state.answered = true
             state.waiter = nil
-            return (waiter, Self.answer(state.outcomes), true)
+            return (waiter, state.reports, true)
         }
-        waiter?.resume(returning: outcomes)
+        waiter?.resume(returning: reports)
         if last { Unmanaged.passUnretained(self).release() }
     }
 
-    /// Waits for every outcome, or until `timeout` passes: records without a report
-    /// by then are answered with a `timedOut` error (they may still be delivered
-    /// later; the caller must not call them accepted).
-    func outcomes(timeout: Duration?) async -> [Outcome] {
-        if topics.isEmpty { return [] }
+    /// Waits for every report, or until `timeout` passes. Reports still `pending`
+    /// at the deadline may be delivered later: the caller must not call them
+    /// accepted.
+    func reports(timeout: Duration?) async -> [Report] {
+        if count == 0 { return [] }
         let timer = timeout.map { timeout in
             Task { [self] in
                 try? await Task.sleep(for: timeout)
@@ -88,10 +87,10 @@ final class DeliveryTracker: Sendable {
         }
         defer { timer?.cancel() }
         return await withCheckedContinuation { continuation in
-            let ready: [Outcome]? = state.withLock { state in
+            let ready: [Report]? = state.withLock { state in
                 if state.remaining == 0 || state.deadlinePassed {
                     state.answered = true
-                    return Self.answer(state.outcomes)
+                    return state.reports
                 }
                 state.waiter = continuation
                 return nil
@@ -101,18 +100,13 @@ final class DeliveryTracker: Sendable {
     }
 
     private func expire() {
-        let answer = state.withLock { state -> (CheckedContinuation<[Outcome], Never>, [Outcome])? in
+        let answer = state.withLock { state -> (CheckedContinuation<[Report], Never>, [Report])? in
             state.deadlinePassed = true
             guard !state.answered, let waiter = state.waiter else { return nil }
             state.answered = true
             state.waiter = nil
-            return (waiter, Self.answer(state.outcomes))
+            return (waiter, state.reports)
         }
-        if let (waiter, outcomes) = answer { waiter.resume(returning: outcomes) }
-    }
-
-    private static func answer(_ outcomes: [Outcome?]) -> [Outcome] {
-        let timedOut = KafkaError.timedOut("no delivery report before the deadline")
-        return outcomes.map { $0 ?? .failure(timedOut) }
+        if let (waiter, reports) = answer { waiter.resume(returning: reports) }
     }
 }

@@ -13,7 +13,7 @@ import Synchronization
 /// wants standard lag tools to see progress, and acknowledges each
 /// ``KafkaRevocation`` after finishing its current batch.
 ///
-/// A dedicated thread owns `rd_kafka_consumer_poll` (which also serves rebalance
+/// A dedicated thread owns the consumer queue (batch polling also serves rebalance
 /// callbacks and keeps `max.poll.interval.ms` satisfied); it sleeps in librdkafka
 /// while idle and blocks, not spins, when the caller is slower than the broker.
 ///

@@ -25,6 +25,7 @@ public final class KafkaProducer: Service, Sendable {
     private let callbacks: ProducerCallbacks
     private let lifecycle = Mutex(Lifecycle.running(activeSends: 0))
     private let topicHandles = Mutex<[String: TopicHandle]>([:])
+    private let mainQueue: QueueHandle
     private let flushTimeout = Mutex<Duration>(.seconds(10))
     private let logger: Logger
 
@@ -49,6 +50,7 @@ public final class KafkaProducer: Service, Sendable {
                 )
             }
         }
+        self.mainQueue = QueueHandle(pointer: rd_kafka_queue_get_main(handle.pointer))
         let thread = Thread { [self] in self.pollLoop() }
         thread.name = "kafka-producer-poll"
         thread.start()
@@ -66,15 +68,17 @@ public final class KafkaProducer: Service, Sendable {
     public func send(_ records: [KafkaProducerRecord], timeout: Duration? = nil) async -> [Result<KafkaDeliveryReport, KafkaError>] {
         guard enterSend() else { return records.map { _ in .failure(.closed) } }
         defer { leaveSend() }
-        let tracker = DeliveryTracker(topics: records.map(\.topic))
-        var topics: [String: OpaquePointer] = [:]
+        let tracker = DeliveryTracker(count: records.count)
+        var lastTopic: (name: String, handle: OpaquePointer)?
         for (index, record) in records.enumerated() {
+            // Batches usually go to one or two topics: compare with the last one
+            // (identical strings compare by storage) before hashing.
             let rkt: OpaquePointer
-            if let cached = topics[record.topic] {
-                rkt = cached
+            if let lastTopic, lastTopic.name == record.topic {
+                rkt = lastTopic.handle
             } else {
                 rkt = topicHandle(record.topic)
-                topics[record.topic] = rkt
+                lastTopic = (record.topic, rkt)
             }
             while true {
                 let error = Self.enqueue(record, rkt: rkt, producer: handle.pointer, opaque: tracker.opaque(for: index))
@@ -84,13 +88,27 @@ public final class KafkaProducer: Service, Sendable {
                     continue
                 }
                 if error != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    let kind: KafkaError.Kind = error == RD_KAFKA_RESP_ERR__QUEUE_FULL ? .closed : .delivery
-                    tracker.record(index: index, outcome: .failure(KafkaError(kind: kind, rdError: error)))
+                    // Still QUEUE_FULL here means the producer began closing.
+                    let code = error == RD_KAFKA_RESP_ERR__QUEUE_FULL ? RD_KAFKA_RESP_ERR__DESTROY : error
+                    tracker.record(index: index, partition: -1, offset: -1, error: code)
                 }
                 break
             }
         }
-        return await tracker.outcomes(timeout: timeout)
+        let reports = await tracker.reports(timeout: timeout)
+        return zip(records, reports).map { record, report in
+            switch report.code {
+            case RD_KAFKA_RESP_ERR_NO_ERROR.rawValue:
+                return .success(KafkaDeliveryReport(topic: record.topic, partition: report.partition, offset: report.offset))
+            case DeliveryTracker.Report.pending:
+                return .failure(.timedOut("no delivery report before the deadline"))
+            case RD_KAFKA_RESP_ERR__DESTROY.rawValue:
+                return .failure(.closed)
+            case let code:
+                let error = rd_kafka_resp_err_t(rawValue: code)
+                return .failure(KafkaError(kind: error == RD_KAFKA_RESP_ERR__FATAL ? .fatal : .delivery, rdError: error))
+            }
+        }
     }
 
     /// Waits until every queued record has a delivery report, or `timeout` passes.
@@ -143,7 +161,11 @@ public final class KafkaProducer: Service, Sendable {
                     return true
                 }
             }
-            if resumeNow { continuation.resume() }
+            if resumeNow {
+                continuation.resume()
+            } else {
+                rd_kafka_queue_yield(mainQueue.pointer)
+            }
         }
     }
 
@@ -182,8 +204,11 @@ public final class KafkaProducer: Service, Sendable {
 
     private func pollLoop() {
         let rk = handle.pointer
+        // Delivery reports arrive on the main queue. Sleeping on the queue itself
+        // (rather than `rd_kafka_poll`) lets `shutdown` wake the thread at once
+        // with `rd_kafka_queue_yield`.
         while isRunning {
-            rd_kafka_poll(rk, 100)
+            rd_kafka_queue_poll_callback(mainQueue.pointer, 1000)
         }
         // Closing: let in-flight `send` calls finish enqueueing, then drain.
         while lifecycle.withLock({ if case .closing(let active, _) = $0 { active > 0 } else { false } }) {
@@ -199,6 +224,7 @@ public final class KafkaProducer: Service, Sendable {
         for topic in topicHandles.withLock({ $0.values }) {
             rd_kafka_topic_destroy(topic.pointer)
         }
+        rd_kafka_queue_destroy(mainQueue.pointer)
         handle.destroy()
         let waiters = lifecycle.withLock { state -> [CheckedContinuation<Void, Never>] in
             guard case .closing(_, let waiters) = state else { return [] }
@@ -286,6 +312,13 @@ public final class KafkaProducer: Service, Sendable {
 /// A topic handle owned by one producer; destroyed when the producer closes.
 private struct TopicHandle: @unchecked Sendable {
     // @unchecked: librdkafka topic handles are thread-safe and immutable for us.
+    let pointer: OpaquePointer
+}
+
+/// A queue handle owned by one client; destroyed before the client.
+struct QueueHandle: @unchecked Sendable {
+    // @unchecked: librdkafka queues are thread-safe; `rd_kafka_queue_yield` is
+    // meant to be called from other threads.
     let pointer: OpaquePointer
 }
 

@@ -7,7 +7,11 @@ import Testing
 /// A private mock cluster per test, so tests never share topics or groups.
 struct TestCluster {
     let cluster: KafkaMockCluster
-    let logger = Logger(label: "test.kafka")
+    let logger: Logger = {
+        var logger = Logger(label: "test.kafka")
+        logger.logLevel = .error
+        return logger
+    }()
 
     init(brokers: Int = 3, topics: [String: Int]) throws {
         cluster = try KafkaMockCluster(brokers: brokers)
