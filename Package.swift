@@ -88,6 +88,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "EventsTests",
+            dependencies: ["Events"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ClinicalTests",
             dependencies: ["Clinical"],
             swiftSettings: swiftSettings

@@ -1,0 +1,147 @@
+/// A Kafka record header as the Kafka client represents it. The Events module
+/// does no I/O, so it works with any header type that can be built from and
+/// read as a name and bytes.
+public protocol EventRecordHeader {
+    /// Creates a header.
+    init(name: String, value: [UInt8]?)
+    /// The header name.
+    var name: String { get }
+    /// The header value.
+    var value: [UInt8]? { get }
+}
+
+/// CloudEvents' Kafka protocol binding, binary content mode: attributes in
+/// `ce_<name>` headers, `content-type: application/json`, `data` as the value.
+public enum EventRecord {
+    /// The content type of binary-mode records.
+    public static let jsonContentType = "application/json"
+    /// The content type of structured-mode records.
+    public static let structuredContentType = "application/cloudevents+json"
+
+    private static let specVersionValue = Array(Event.specVersion.utf8)
+    private static let jsonContentTypeValue = Array(jsonContentType.utf8)
+
+    /// The headers of `event` in binary mode: `ce_specversion`, `ce_id`,
+    /// `ce_source`, `ce_type`, `ce_time`, `content-type`, then `ce_subject`,
+    /// `ce_dataschema` and extensions when present. `ce_source` and `ce_id` are
+    /// written unchanged.
+    public static func headers<Header: EventRecordHeader>(for event: Event, as: Header.Type = Header.self) -> [Header] {
+        var headers: [Header] = []
+        headers.reserveCapacity(6 + (event.subject == nil ? 0 : 1) + (event.dataSchema == nil ? 0 : 1) + event.extensions.count)
+        headers.append(Header(name: "ce_specversion", value: specVersionValue))
+        headers.append(Header(name: "ce_id", value: Array(event.id.utf8)))
+        headers.append(Header(name: "ce_source", value: Array(event.source.utf8)))
+        headers.append(Header(name: "ce_type", value: event.type.utf8))
+        headers.append(Header(name: "ce_time", value: Array(event.time.rfc3339.utf8)))
+        headers.append(Header(name: "content-type", value: jsonContentTypeValue))
+        if let subject = event.subject { headers.append(Header(name: "ce_subject", value: Array(subject.utf8))) }
+        if let schema = event.dataSchema { headers.append(Header(name: "ce_dataschema", value: Array(schema.utf8))) }
+        for (name, value) in event.extensions.sorted(by: { $0.key < $1.key }) {
+            headers.append(Header(name: "ce_" + name, value: Array(value.utf8)))
+        }
+        return headers
+    }
+
+    /// The record key (deviceId, patientId or alertId) as bytes.
+    public static func key(for event: Event) -> [UInt8] { Array(event.partitionKey.utf8) }
+
+    /// The record value: `data` as compact JSON.
+    public static func value(for event: Event) -> [UInt8] {
+        var writer = JSONWriter()
+        event.payload.encode(into: &writer)
+        return writer.bytes
+    }
+}
+
+/// Decodes Kafka records of this contract, in binary or structured content mode.
+/// Keeps a reusable parse buffer: one decoder per task or thread.
+public final class EventRecordDecoder {
+    private let document = JSONDocument()
+
+    /// Creates a decoder.
+    public init() {}
+
+    /// Decodes and validates a record. Errors name the header (`ce_time`) or the
+    /// field (`data.observations[0].unit`) at fault.
+    public func decode<Header: EventRecordHeader>(headers: [Header], value: [UInt8]) throws(EventValidationError) -> Event {
+        var specVersion: [UInt8]?, id: [UInt8]?, source: [UInt8]?, type: [UInt8]?, time: [UInt8]?
+        var subject: [UInt8]?, dataSchema: [UInt8]?, contentType: [UInt8]?
+        var extensions: [String: String] = [:]
+        for header in headers {
+            let name = header.name
+            switch name {
+            case "ce_specversion": specVersion = header.value
+            case "ce_id": id = header.value
+            case "ce_source": source = header.value
+            case "ce_type": type = header.value
+            case "ce_time": time = header.value
+            case "ce_subject": subject = header.value
+            case "ce_dataschema": dataSchema = header.value
+            case "content-type": contentType = header.value
+            default:
+                if name.hasPrefix("ce_"), let bytes = header.value {
+                    let attribute = String(name.dropFirst(3))
+                    if EventEnvelope.isExtensionName(attribute) { extensions[attribute] = String(decoding: bytes, as: UTF8.self) }
+                }
+            }
+        }
+        if let contentType, contentType.starts(with: Array(EventRecord.structuredContentType.utf8)) {
+            return try decodeStructured(value)
+        }
+        if let contentType, !contentType.starts(with: Array(EventRecord.jsonContentType.utf8)) {
+            throw EventValidationError(.invalidField, path: "content-type", "must be application/json or application/cloudevents+json")
+        }
+        guard let typeBytes = type else { throw EventValidationError(.missingField, path: "ce_type", "is required") }
+        guard let eventType = typeBytes.withUnsafeBytes({ EventType.parse($0) }) else {
+            throw EventValidationError(.unknownType, path: "ce_type", "\"\(String(decoding: typeBytes.prefix(64), as: UTF8.self))\" is not an event type of this contract")
+        }
+        guard let specVersion else { throw EventValidationError(.missingField, path: "ce_specversion", "is required") }
+        guard specVersion.elementsEqual(Event.specVersion.utf8) else {
+            throw EventValidationError(.unsupportedVersion, path: "ce_specversion", "must be \"1.0\"")
+        }
+        let eventID = try Self.attribute(id, "ce_id")
+        let eventSource = try Self.attribute(source, "ce_source")
+        guard let time else { throw EventValidationError(.invalidTime, path: "ce_time", "is required") }
+        guard let eventTime = time.withUnsafeBytes({ EventTime(rfc3339: $0) }) else {
+            throw EventValidationError(.invalidTime, path: "ce_time", "must be an RFC 3339 date-time with an offset")
+        }
+        let payload: EventPayload
+        do {
+            payload = try document.parse(value) { root in try EventPayload.decode(eventType, root) }
+        } catch let error as EventValidationError {
+            throw error.within("data")
+        } catch {
+            throw EventValidationError(.malformed, path: "data", "\(error)")
+        }
+        return Event(
+            id: eventID,
+            source: eventSource,
+            time: eventTime,
+            subject: subject.map { String(decoding: $0, as: UTF8.self) },
+            dataSchema: dataSchema.map { String(decoding: $0, as: UTF8.self) },
+            extensions: extensions,
+            payload: payload
+        )
+    }
+
+    /// Decodes a structured-mode value (the whole event as JSON).
+    public func decodeStructured(_ value: [UInt8]) throws(EventValidationError) -> Event {
+        do {
+            return try document.parse(value) { root in try EventEnvelope.decode(root) }
+        } catch let error as EventValidationError {
+            throw error
+        } catch {
+            throw EventValidationError(.malformed, path: "", "\(error)")
+        }
+    }
+
+    private static func attribute(_ bytes: [UInt8]?, _ name: String) throws(EventValidationError) -> String {
+        guard let bytes, !bytes.isEmpty else { throw EventValidationError(.missingField, path: name, "is required") }
+        guard bytes.count <= 4 * Event.attributeLimit, let text = String(validating: bytes, as: UTF8.self),
+              text.unicodeScalars.count <= Event.attributeLimit
+        else {
+            throw EventValidationError(.invalidField, path: name, "must be UTF-8 text of at most \(Event.attributeLimit) characters")
+        }
+        return text
+    }
+}

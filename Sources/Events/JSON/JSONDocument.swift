@@ -1,0 +1,86 @@
+/// A parsed JSON text kept as a flat list of tokens over the original bytes (a
+/// "tape").
+///
+/// Parsing records where each value starts and ends instead of building a tree of
+/// dictionaries and arrays, so a document costs one token array, reused across
+/// documents, however many values it holds. Strings and numbers are decoded only
+/// when asked for.
+///
+/// Lifetime: the document refers to the bytes it was parsed from, and each
+/// ``JSONValue`` refers to the document without retaining it. Read values only
+/// inside the closure of ``parse(_:_:)``; never store a ``JSONValue``. A document
+/// is used by one thread at a time.
+public final class JSONDocument {
+    /// The kind of a JSON value.
+    public enum Kind: UInt8, Sendable {
+        /// `{…}`
+        case object
+        /// `[…]`
+        case array
+        /// `"…"`
+        case string
+        /// A number.
+        case number
+        /// `true` or `false`.
+        case bool
+        /// `null`.
+        case null
+    }
+
+    struct Token {
+        var kind: Kind
+        /// For strings: the value contains escapes. For bools: the value is true.
+        var flag: Bool
+        /// Byte range: for strings the content between the quotes, for numbers
+        /// the literal, for containers from the opening to past the closing
+        /// bracket.
+        var start: UInt32
+        var end: UInt32
+        /// Index of the first token after this value and its children.
+        var next: UInt32
+        /// Number of members or elements of a container.
+        var count: UInt32
+    }
+
+    var tokens: ContiguousArray<Token> = []
+    var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+
+    /// An empty document; reuse it across `parse` calls to keep its token storage.
+    public init() {
+        tokens.reserveCapacity(64)
+    }
+
+    /// Parses `bytes` as one JSON text and calls `body` with the root value.
+    /// Throws ``JSONSyntaxError`` (with the byte offset) for malformed JSON, or
+    /// whatever `body` throws.
+    public func parse<R>(_ bytes: UnsafeRawBufferPointer, _ body: (JSONValue) throws -> R) throws -> R {
+        tokens.removeAll(keepingCapacity: true)
+        self.bytes = bytes
+        defer { self.bytes = UnsafeRawBufferPointer(start: nil, count: 0) }
+        var parser = JSONParser(bytes: bytes)
+        try parser.parseDocument(into: &tokens)
+        return try body(JSONValue(document: self, index: 0))
+    }
+
+    /// Parses a byte array; see ``parse(_:_:)``.
+    public func parse<R>(_ bytes: [UInt8], _ body: (JSONValue) throws -> R) throws -> R {
+        try bytes.withUnsafeBytes { buffer in try parse(buffer, body) }
+    }
+}
+
+/// Malformed JSON: what was expected and where.
+public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Zero-based byte offset of the problem.
+    public var offset: Int
+    /// What is wrong, e.g. `expected ':' after an object key`.
+    public var reason: String
+
+    /// Creates an error.
+    public init(offset: Int, reason: String) {
+        self.offset = offset
+        self.reason = reason
+    }
+
+    /// `malformed JSON at byte N: reason`.
+    public var description: String { "malformed JSON at byte \(offset): \(reason)" }
+}
