@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Clinical", targets: ["Clinical"]),
         .library(name: "ServiceSupport", targets: ["ServiceSupport"]),
         .executable(name: "iomt", targets: ["iomt"]),
+        .executable(name: "iomt-ingest", targets: ["iomt-ingest"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -30,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "4.0.0"..<"5.0.0"),
     ],
     targets: [
         // librdkafka 2.x as a system library. Only the Kafka module imports it.
@@ -67,6 +71,29 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "IngestService",
+            dependencies: [
+                "Events",
+                "Kafka",
+                "ServiceSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "iomt-ingest",
+            dependencies: [
+                "IngestService",
+                "ServiceSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -76,7 +103,9 @@ let package = Package(
                 "Kafka",
                 "Events",
                 "ServiceSupport",
+                "IngestService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -90,6 +119,18 @@ let package = Package(
         .testTarget(
             name: "EventsTests",
             dependencies: ["Events"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IngestServiceTests",
+            dependencies: [
+                "IngestService",
+                "ServiceSupport",
+                "Events",
+                "Kafka",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
