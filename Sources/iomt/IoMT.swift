@@ -7,6 +7,6 @@ struct IoMT: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iomt",
         abstract: "IoMT backbone: dev broker, dev stack, benchmarks and administration.",
-        subcommands: [DevCommand.self, BrokerCommand.self, BenchCommand.self]
+        subcommands: [DevCommand.self, BrokerCommand.self, BenchCommand.self, AdminCommand.self]
     )
 }

@@ -1,0 +1,28 @@
+import Logging
+import PostgresNIO
+
+extension PostgresClient {
+    /// Runs a client for the duration of `body` (for commands and tests that are
+    /// not part of a `ServiceGroup`), then shuts it down.
+    public static func withClient<T: Sendable>(
+        _ settings: DatabaseSettings,
+        logger: Logger,
+        _ body: @Sendable (PostgresClient) async throws -> T
+    ) async throws -> T {
+        let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await client.run()
+                return nil
+            }
+            do {
+                let value = try await body(client)
+                group.cancelAll()
+                return value
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+
+/// A service executable of this package (`iomt-ingest`, a worker, …) run as a
+/// child process next to this binary, stopped with SIGTERM.
+final class ChildService: @unchecked Sendable {
+    // @unchecked: `process` is only started in init and signalled afterwards;
+    // Foundation's Process is safe for that.
+    let process = Process()
+    let name: String
+
+    /// Starts `executable` (found next to this binary) with `environment` added
+    /// to ours. Output goes to `logFile` when given.
+    init(executable: String, environment: [String: String], arguments: [String] = [], logFile: URL? = nil) throws {
+        name = executable
+        let binary = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent(executable)
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw ValidationError("\(binary.path) is missing: build it first (swift build --product \(executable))")
+        }
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        if let logFile {
+            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: logFile)
+            process.standardOutput = handle
+            process.standardError = handle
+        } else {
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+        }
+        try process.run()
+    }
+
+    /// Waits until `GET url` answers 200, failing after `timeout`.
+    func waitUntilReady(_ url: String, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard process.isRunning else { throw ValidationError("\(name) exited with status \(process.terminationStatus)") }
+            if let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(2)), response.status == .ok {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw ValidationError("\(name) did not become ready at \(url)")
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// Sends SIGKILL (crash tests).
+    func kill() {
+        guard process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+/// A free TCP port on the loopback interface.
+func freePort() throws -> Int {
+    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+    }
+    guard bound else { throw ValidationError("no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
