@@ -63,28 +63,20 @@ public final class EventRecordDecoder {
 
     /// Decodes and validates a record. Errors name the header (`ce_time`) or the
     /// field (`data.observations[0].unit`) at fault.
+    @inlinable
     public func decode<Header: EventRecordHeader>(headers: [Header], value: [UInt8]) throws(EventValidationError) -> Event {
-        var specVersion: [UInt8]?, id: [UInt8]?, source: [UInt8]?, type: [UInt8]?, time: [UInt8]?
-        var subject: [UInt8]?, dataSchema: [UInt8]?, contentType: [UInt8]?
-        var extensions: [String: String] = [:]
-        for header in headers {
-            let name = header.name
-            switch name {
-            case "ce_specversion": specVersion = header.value
-            case "ce_id": id = header.value
-            case "ce_source": source = header.value
-            case "ce_type": type = header.value
-            case "ce_time": time = header.value
-            case "ce_subject": subject = header.value
-            case "ce_dataschema": dataSchema = header.value
-            case "content-type": contentType = header.value
-            default:
-                if name.hasPrefix("ce_"), let bytes = header.value {
-                    let attribute = String(name.dropFirst(3))
-                    if EventEnvelope.isExtensionName(attribute) { extensions[attribute] = String(decoding: bytes, as: UTF8.self) }
-                }
-            }
-        }
+        // Inlined into the caller, so the header loop is specialised for its header
+        // type; the rest is not generic.
+        var attributes = RecordAttributes()
+        for header in headers { attributes.take(name: header.name, value: header.value) }
+        return try decode(attributes: attributes, value: value)
+    }
+
+    /// Decodes and validates a record whose headers were read into `attributes`.
+    public func decode(attributes: RecordAttributes, value: [UInt8]) throws(EventValidationError) -> Event {
+        let specVersion = attributes.specVersion, id = attributes.id, source = attributes.source, type = attributes.type
+        let time = attributes.time, subject = attributes.subject, dataSchema = attributes.dataSchema, contentType = attributes.contentType
+        let extensions = attributes.extensions
         if let contentType, contentType.starts(with: Array(EventRecord.structuredContentType.utf8)) {
             return try decodeStructured(value)
         }
@@ -137,11 +129,41 @@ public final class EventRecordDecoder {
 
     private static func attribute(_ bytes: [UInt8]?, _ name: String) throws(EventValidationError) -> String {
         guard let bytes, !bytes.isEmpty else { throw EventValidationError(.missingField, path: name, "is required") }
-        guard bytes.count <= 4 * Event.attributeLimit, let text = String(validating: bytes, as: UTF8.self),
-              text.unicodeScalars.count <= Event.attributeLimit
+        guard bytes.count <= 4 * Event.attributeLimit, let text = bytes.withUnsafeBytes({ JSONString.string(fromUTF8: $0) }),
+              bytes.count <= Event.attributeLimit || text.unicodeScalars.count <= Event.attributeLimit
         else {
             throw EventValidationError(.invalidField, path: name, "must be UTF-8 text of at most \(Event.attributeLimit) characters")
         }
         return text
+    }
+}
+
+/// CloudEvents attributes read from Kafka record headers (`ce_*`, `content-type`).
+public struct RecordAttributes: Sendable {
+    var specVersion: [UInt8]?, id: [UInt8]?, source: [UInt8]?, type: [UInt8]?, time: [UInt8]?
+    var subject: [UInt8]?, dataSchema: [UInt8]?, contentType: [UInt8]?
+    var extensions: [String: String] = [:]
+
+    /// No attributes yet.
+    public init() {}
+
+    /// Takes one header; headers that are not CloudEvents attributes are ignored.
+    public mutating func take(name: String, value: [UInt8]?) {
+        var name = name
+        name.withUTF8 { utf8 in
+            let raw = UnsafeRawBufferPointer(utf8)
+            if JSONValue.equal(raw, "ce_id") { id = value }
+            else if JSONValue.equal(raw, "ce_type") { type = value }
+            else if JSONValue.equal(raw, "ce_time") { time = value }
+            else if JSONValue.equal(raw, "ce_source") { source = value }
+            else if JSONValue.equal(raw, "ce_specversion") { specVersion = value }
+            else if JSONValue.equal(raw, "content-type") { contentType = value }
+            else if JSONValue.equal(raw, "ce_subject") { subject = value }
+            else if JSONValue.equal(raw, "ce_dataschema") { dataSchema = value }
+            else if raw.count > 3, raw[0] == UInt8(ascii: "c"), raw[1] == UInt8(ascii: "e"), raw[2] == UInt8(ascii: "_"), let value {
+                let attribute = String(decoding: raw[3...], as: UTF8.self)
+                if EventEnvelope.isExtensionName(attribute) { extensions[attribute] = String(decoding: value, as: UTF8.self) }
+            }
+        }
     }
 }

@@ -67,7 +67,9 @@ enum FieldReader {
     /// Schema counts them).
     static func label(_ value: JSONValue, _ name: String, limit: Int = labelLimit) throws(EventValidationError) -> String {
         let string = try string(value, name)
-        let length = string.unicodeScalars.count
+        // UTF-8 length bounds the scalar count: count scalars only when needed.
+        let bytes = string.utf8.count
+        let length = bytes <= limit ? bytes : string.unicodeScalars.count
         guard length >= 1 else {
             throw EventValidationError(.invalidField, path: name, "must not be empty")
         }

@@ -68,11 +68,15 @@ public struct VitalSignCode: Sendable, Hashable {
 
     /// True for a well-formed LOINC code: 1–8 digits, a dash, a check digit.
     public static func isWellFormed(_ code: String) -> Bool {
-        let utf8 = code.utf8
-        guard let dash = utf8.firstIndex(of: UInt8(ascii: "-")) else { return false }
-        let body = utf8[..<dash]
-        let check = utf8[utf8.index(after: dash)...]
-        let isDigit = { (byte: UInt8) in byte &- UInt8(ascii: "0") < 10 }
-        return (1...8).contains(body.count) && body.allSatisfy(isDigit) && check.count == 1 && check.allSatisfy(isDigit)
+        var code = code
+        return code.withUTF8 { utf8 in
+            // digits (1…8), '-', one check digit
+            let count = utf8.count
+            guard count >= 3, count <= 10, utf8[count - 2] == UInt8(ascii: "-"), utf8[count - 1] &- UInt8(ascii: "0") < 10 else { return false }
+            for index in 0..<(count - 2) where utf8[index] &- UInt8(ascii: "0") >= 10 {
+                return false
+            }
+            return true
+        }
     }
 }

@@ -107,6 +107,14 @@ public final class KafkaConsumer: Service, Sendable {
         return try await Metadata.watermarks(handle, partition, timeout: timeout)
     }
 
+    /// The partitions of `topic`, from cluster metadata.
+    public func partitions(of topic: String, timeout: Duration = .seconds(5)) async throws(KafkaError) -> [KafkaTopicPartition] {
+        guard access.enter() else { throw .closed }
+        defer { access.leave() }
+        let count = try await Metadata.partitionCount(handle, topic: topic, timeout: timeout)
+        return (0..<count).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
+    }
+
     /// The watermarks last seen in fetch responses (no network call), if any.
     public func cachedWatermarks(for partition: KafkaTopicPartition) -> KafkaWatermarks? {
         access.useIfOpen { () -> KafkaWatermarks? in

@@ -16,7 +16,9 @@ final class ChildBroker {
         process.arguments = ["broker", "--brokers", String(brokers), "--bootstrap-file", file.path, "--log-level", "error"]
             + topics.flatMap { ["--topic", $0] }
         process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
         try process.run()
+        ChildProcesses.register(process.processIdentifier)
         defer { try? FileManager.default.removeItem(at: file) }
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
@@ -34,6 +36,7 @@ final class ChildBroker {
 
     /// Stops the broker and waits for it to exit.
     func stop() {
+        ChildProcesses.unregister(process.processIdentifier)
         guard process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()

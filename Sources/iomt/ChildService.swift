@@ -1,6 +1,8 @@
 import ArgumentParser
 import AsyncHTTPClient
+import Dispatch
 import Foundation
+import Synchronization
 
 /// A service executable of this package (`iomt-ingest`, a worker, …) run as a
 /// child process next to this binary, stopped with SIGTERM.
@@ -31,6 +33,7 @@ final class ChildService: @unchecked Sendable {
             process.standardError = FileHandle.nullDevice
         }
         try process.run()
+        ChildProcesses.register(process.processIdentifier)
     }
 
     /// Waits until `GET url` answers 200, failing after `timeout`.
@@ -48,6 +51,7 @@ final class ChildService: @unchecked Sendable {
 
     /// Sends SIGTERM and waits for the process to exit.
     func stop() {
+        ChildProcesses.unregister(process.processIdentifier)
         guard process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()
@@ -77,4 +81,31 @@ func freePort() throws -> Int {
     }
     guard bound else { throw ValidationError("no free port") }
     return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Child processes to stop if this process is interrupted (SIGINT, SIGTERM), so
+/// a benchmark or dev stack stopped with Ctrl-C leaves nothing running.
+enum ChildProcesses {
+    private static let registry = Mutex<(pids: Set<Int32>, sources: [any DispatchSourceSignal])>(([], []))
+
+    static func register(_ pid: Int32) {
+        registry.withLock { state in
+            state.pids.insert(pid)
+            guard state.sources.isEmpty else { return }
+            for signalNumber in [SIGINT, SIGTERM] {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+                source.setEventHandler {
+                    for pid in registry.withLock({ $0.pids }) { Foundation.kill(pid, SIGTERM) }
+                    exit(128 + signalNumber)
+                }
+                source.resume()
+                state.sources.append(source)
+            }
+        }
+    }
+
+    static func unregister(_ pid: Int32) {
+        _ = registry.withLock { $0.pids.remove(pid) }
+    }
 }

@@ -82,6 +82,9 @@ struct IngestBenchCommand: AsyncParsableCommand {
         let load = LoadGenerator(url: url, bodies: bodies, tokens: tokens, eventsPerRequest: batch)
         _ = try await load.closedLoop(connections: connections, duration: .seconds(2))  // warm-up
         let maximum = try await load.closedLoop(connections: connections, duration: .seconds(seconds))
+        guard maximum.eventsPerSecond > 0 else {
+            throw ValidationError("no request was accepted (\(maximum.failures) failed); see \(logFile.path)")
+        }
         let halfRate = maximum.eventsPerSecond / 2
         let fixed = try await load.openLoop(eventsPerSecond: halfRate, duration: .seconds(seconds))
 

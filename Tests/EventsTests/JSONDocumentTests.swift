@@ -17,6 +17,30 @@ struct JSONDocumentTests {
         }
     }
 
+    @Test("a document larger than the initial token storage reads back every value, and the document is reusable")
+    func largeDocument() throws {
+        let document = JSONDocument()
+        for round in 0..<2 {
+            let json = "[" + (0..<5000).map { #"{"n":\#($0 + round),"s":"v\#($0)"}"# }.joined(separator: ",") + "]"
+            try document.parse(Array(json.utf8)) { root in
+                var sum = 0.0
+                root.forEachElement { _, element in sum += element["n"]!.number! }
+                #expect(root.count == 5000)
+                #expect(sum == Double((0..<5000).reduce(0, +) + 5000 * round))
+            }
+        }
+    }
+
+    @Test("strings that are not valid UTF-8 are refused", arguments: [[0xC3, 0x28], [0xED, 0xA0, 0x80], [0xF8, 0x88, 0x80, 0x80, 0x80], [0xE2, 0x82]])
+    func invalidUTF8(bytes: [UInt8]) throws {
+        let json = [UInt8(ascii: "\"")] + bytes + [UInt8(ascii: "\"")]
+        try JSONDocument().parse(json) { root in
+            #expect(root.kind == .string)
+            #expect(root.string == nil)
+        }
+        try JSONDocument().parse(Array(#""héllo ✓ 😀""#.utf8)) { root in #expect(root.string == "héllo ✓ 😀") }
+    }
+
     @Test("malformed texts are refused with an offset", arguments: [
         "", "{", "{\"a\"}", "{\"a\":1,}", "[1 2]", "\"abc", "01", "1.", "-", "{\"a\":tru}", "[1]x", "\"a\u{01}\"", "\"\\x\"", "[\"\\ud800\"]x",
     ])

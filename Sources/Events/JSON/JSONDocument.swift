@@ -42,23 +42,40 @@ public final class JSONDocument {
         var count: UInt32
     }
 
-    var tokens: ContiguousArray<Token> = []
-    var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// Token storage, managed by hand: values read tokens on the hot path, and a
+    /// raw buffer spares each read the reference counting and exclusivity checks
+    /// of an array stored in a class.
+    @exclusivity(unchecked) var tokens: UnsafeMutablePointer<Token>
+    @exclusivity(unchecked) var count = 0
+    @exclusivity(unchecked) var capacity: Int
+    @exclusivity(unchecked) var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
 
     /// An empty document; reuse it across `parse` calls to keep its token storage.
     public init() {
-        tokens.reserveCapacity(64)
+        capacity = 256
+        tokens = .allocate(capacity: capacity)
     }
+
+    deinit {
+        tokens.deallocate()
+    }
+
 
     /// Parses `bytes` as one JSON text and calls `body` with the root value.
     /// Throws ``JSONSyntaxError`` (with the byte offset) for malformed JSON, or
     /// whatever `body` throws.
     public func parse<R>(_ bytes: UnsafeRawBufferPointer, _ body: (JSONValue) throws -> R) throws -> R {
-        tokens.removeAll(keepingCapacity: true)
+        count = 0
         self.bytes = bytes
         defer { self.bytes = UnsafeRawBufferPointer(start: nil, count: 0) }
-        var parser = JSONParser(bytes: bytes)
-        try parser.parseDocument(into: &tokens)
+        var parser = JSONParser(bytes: bytes, document: self)
+        do {
+            try parser.parseDocument()
+        } catch {
+            parser.finish(into: self)
+            throw error
+        }
+        parser.finish(into: self)
         return try body(JSONValue(document: self, index: 0))
     }
 

@@ -4,15 +4,26 @@ struct JSONParser {
 
     let bytes: UnsafeRawBufferPointer
     var position = 0
+    /// The document's token storage, grown here and handed back by
+    /// ``finish(into:)`` (no reference counting on the hot path).
+    var tokens: TokenBuffer
 
-    init(bytes: UnsafeRawBufferPointer) {
+    init(bytes: UnsafeRawBufferPointer, document: JSONDocument) {
         self.bytes = bytes
+        self.tokens = TokenBuffer(storage: document.tokens, count: 0, capacity: document.capacity)
     }
 
-    mutating func parseDocument(into tokens: inout ContiguousArray<JSONDocument.Token>) throws(JSONSyntaxError) {
+    /// Hands the (possibly reallocated) storage back to the document.
+    func finish(into document: JSONDocument) {
+        document.tokens = tokens.storage
+        document.capacity = tokens.capacity
+        document.count = tokens.count
+    }
+
+    mutating func parseDocument() throws(JSONSyntaxError) {
         guard bytes.count < Int(UInt32.max) else { throw failure("text larger than 4 GiB") }
         skipWhitespace()
-        try parseValue(into: &tokens, depth: 0)
+        try parseValue(depth: 0)
         skipWhitespace()
         guard position == bytes.count else { throw failure("unexpected data after the JSON value") }
     }
@@ -31,21 +42,21 @@ struct JSONParser {
         }
     }
 
-    private mutating func parseValue(into tokens: inout ContiguousArray<JSONDocument.Token>, depth: Int) throws(JSONSyntaxError) {
+    private mutating func parseValue(depth: Int) throws(JSONSyntaxError) {
         guard position < bytes.count else { throw failure("unexpected end of input") }
         switch bytes[position] {
-        case UInt8(ascii: "{"): try parseObject(into: &tokens, depth: depth + 1)
-        case UInt8(ascii: "["): try parseArray(into: &tokens, depth: depth + 1)
-        case UInt8(ascii: "\""): try parseString(into: &tokens)
-        case UInt8(ascii: "t"): try parseLiteral("true", kind: .bool, flag: true, into: &tokens)
-        case UInt8(ascii: "f"): try parseLiteral("false", kind: .bool, flag: false, into: &tokens)
-        case UInt8(ascii: "n"): try parseLiteral("null", kind: .null, flag: false, into: &tokens)
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try parseNumber(into: &tokens)
+        case UInt8(ascii: "{"): try parseObject(depth: depth + 1)
+        case UInt8(ascii: "["): try parseArray(depth: depth + 1)
+        case UInt8(ascii: "\""): try parseString()
+        case UInt8(ascii: "t"): try parseLiteral("true", kind: .bool, flag: true)
+        case UInt8(ascii: "f"): try parseLiteral("false", kind: .bool, flag: false)
+        case UInt8(ascii: "n"): try parseLiteral("null", kind: .null, flag: false)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try parseNumber()
         default: throw failure("unexpected character")
         }
     }
 
-    private mutating func parseLiteral(_ literal: StaticString, kind: JSONDocument.Kind, flag: Bool, into tokens: inout ContiguousArray<JSONDocument.Token>) throws(JSONSyntaxError) {
+    private mutating func parseLiteral(_ literal: StaticString, kind: JSONDocument.Kind, flag: Bool) throws(JSONSyntaxError) {
         let length = literal.utf8CodeUnitCount
         guard position + length <= bytes.count else { throw failure("invalid literal") }
         let literalBytes = UnsafeRawBufferPointer(start: literal.utf8Start, count: length)
@@ -57,7 +68,7 @@ struct JSONParser {
         tokens.append(.init(kind: kind, flag: flag, start: start, end: UInt32(position), next: UInt32(tokens.count + 1), count: 0))
     }
 
-    private mutating func parseNumber(into tokens: inout ContiguousArray<JSONDocument.Token>) throws(JSONSyntaxError) {
+    private mutating func parseNumber() throws(JSONSyntaxError) {
         let start = position
         if bytes[position] == UInt8(ascii: "-") { position += 1 }
         guard position < bytes.count else { throw failure("invalid number") }
@@ -85,7 +96,7 @@ struct JSONParser {
     @inline(__always)
     private func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
 
-    private mutating func parseString(into tokens: inout ContiguousArray<JSONDocument.Token>) throws(JSONSyntaxError) {
+    private mutating func parseString() throws(JSONSyntaxError) {
         position += 1  // opening quote
         let start = position
         var escaped = false
@@ -119,7 +130,7 @@ struct JSONParser {
         position += 1  // closing quote
     }
 
-    private mutating func parseObject(into tokens: inout ContiguousArray<JSONDocument.Token>, depth: Int) throws(JSONSyntaxError) {
+    private mutating func parseObject(depth: Int) throws(JSONSyntaxError) {
         guard depth <= Self.maximumDepth else { throw failure("nesting deeper than \(Self.maximumDepth)") }
         let index = tokens.count
         tokens.append(.init(kind: .object, flag: false, start: UInt32(position), end: 0, next: 0, count: 0))
@@ -131,12 +142,12 @@ struct JSONParser {
         } else {
             while true {
                 guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw failure("expected an object key") }
-                try parseString(into: &tokens)
+                try parseString()
                 skipWhitespace()
                 guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw failure("expected ':' after an object key") }
                 position += 1
                 skipWhitespace()
-                try parseValue(into: &tokens, depth: depth)
+                try parseValue(depth: depth)
                 count += 1
                 skipWhitespace()
                 guard position < bytes.count else { throw failure("unterminated object") }
@@ -150,12 +161,12 @@ struct JSONParser {
                 break
             }
         }
-        tokens[index].end = UInt32(position)
-        tokens[index].next = UInt32(tokens.count)
-        tokens[index].count = count
+        tokens.storage[index].end = UInt32(position)
+        tokens.storage[index].next = UInt32(tokens.count)
+        tokens.storage[index].count = count
     }
 
-    private mutating func parseArray(into tokens: inout ContiguousArray<JSONDocument.Token>, depth: Int) throws(JSONSyntaxError) {
+    private mutating func parseArray(depth: Int) throws(JSONSyntaxError) {
         guard depth <= Self.maximumDepth else { throw failure("nesting deeper than \(Self.maximumDepth)") }
         let index = tokens.count
         tokens.append(.init(kind: .array, flag: false, start: UInt32(position), end: 0, next: 0, count: 0))
@@ -166,7 +177,7 @@ struct JSONParser {
             position += 1
         } else {
             while true {
-                try parseValue(into: &tokens, depth: depth)
+                try parseValue(depth: depth)
                 count += 1
                 skipWhitespace()
                 guard position < bytes.count else { throw failure("unterminated array") }
@@ -180,8 +191,30 @@ struct JSONParser {
                 break
             }
         }
-        tokens[index].end = UInt32(position)
-        tokens[index].next = UInt32(tokens.count)
-        tokens[index].count = count
+        tokens.storage[index].end = UInt32(position)
+        tokens.storage[index].next = UInt32(tokens.count)
+        tokens.storage[index].count = count
+    }
+}
+
+/// A growable token array over manually managed memory.
+struct TokenBuffer {
+    var storage: UnsafeMutablePointer<JSONDocument.Token>
+    var count: Int
+    var capacity: Int
+
+    @inline(__always)
+    mutating func append(_ token: JSONDocument.Token) {
+        if count == capacity { grow() }
+        (storage + count).initialize(to: token)
+        count += 1
+    }
+
+    private mutating func grow() {
+        let larger = UnsafeMutablePointer<JSONDocument.Token>.allocate(capacity: capacity * 2)
+        larger.moveInitialize(from: storage, count: count)
+        storage.deallocate()
+        storage = larger
+        capacity *= 2
     }
 }

@@ -12,9 +12,7 @@ enum JSONString {
     /// Decodes string contents (between the quotes, already syntax-checked).
     /// Returns `nil` for invalid UTF-8 or an unpaired surrogate escape.
     static func decode(_ raw: UnsafeRawBufferPointer, escaped: Bool) -> String? {
-        guard escaped else {
-            return String(validating: raw.bindMemory(to: UInt8.self), as: UTF8.self)
-        }
+        guard escaped else { return string(fromUTF8: raw) }
         var output: [UInt8] = []
         output.reserveCapacity(raw.count)
         var index = 0
@@ -51,7 +49,47 @@ enum JSONString {
             default: output.append(escape)  // " \ /
             }
         }
-        return String(validating: output, as: UTF8.self)
+        return output.withUnsafeBytes { string(fromUTF8: $0) }
+    }
+
+    /// A string from UTF-8 bytes, or nil when they are not valid UTF-8. ASCII (the
+    /// common case) needs no validation.
+    static func string(fromUTF8 raw: UnsafeRawBufferPointer) -> String? {
+        var index = 0
+        while index < raw.count, raw[index] < 0x80 { index += 1 }
+        if index < raw.count, !isValidUTF8(UnsafeRawBufferPointer(rebasing: raw[index...])) { return nil }
+        return String(decoding: raw.bindMemory(to: UInt8.self), as: UTF8.self)
+    }
+
+    /// RFC 3629 validation: shortest forms only, no surrogates, at most U+10FFFF.
+    static func isValidUTF8(_ raw: UnsafeRawBufferPointer) -> Bool {
+        var index = 0
+        while index < raw.count {
+            let lead = raw[index]
+            if lead < 0x80 {
+                index += 1
+                continue
+            }
+            let length: Int
+            var lower: UInt8 = 0x80
+            var upper: UInt8 = 0xBF
+            switch lead {
+            case 0xC2...0xDF: length = 2
+            case 0xE0: length = 3; lower = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED: length = 3; upper = 0x9F
+            case 0xF0: length = 4; lower = 0x90
+            case 0xF1...0xF3: length = 4
+            case 0xF4: length = 4; upper = 0x8F
+            default: return false
+            }
+            guard index + length <= raw.count, (lower...upper).contains(raw[index + 1]) else { return false }
+            for offset in 2..<length where raw[index + offset] & 0xC0 != 0x80 {
+                return false
+            }
+            index += length
+        }
+        return true
     }
 
     private static func hex4(_ raw: UnsafeRawBufferPointer, at index: Int) -> UInt32 {

@@ -41,7 +41,7 @@ public struct JSONValue {
         return JSONValue.equal(rawBytes, literal)
     }
 
-    @inline(__always)
+    @inline(__always) @usableFromInline
     static func equal(_ raw: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
         guard raw.count == literal.utf8CodeUnitCount else { return false }
         let expected = literal.utf8Start

@@ -1,0 +1,81 @@
+import Events
+import Kafka
+import Logging
+import PostgresNIO
+import ServiceSupport
+
+/// A projection plugin: what it consumes and how it folds a batch of events into
+/// its own PostgreSQL schema. Everything else — group membership, checkpoints,
+/// fencing, retries, dead letters, metrics, rebuild — is the runtime's
+/// (``ProjectionRuntime``), so a new projection needs no change to the runtime.
+///
+/// Rules for implementations:
+/// - write only tables in ``schema``;
+/// - in ``apply(_:in:)``, fold the batch in memory and write each key once with
+///   bulk statements (see ``BulkRows``), never one statement per event;
+/// - let event time decide "latest": a late event never overwrites newer state;
+/// - throw only for failures worth retrying (the runtime retries the whole batch);
+///   report events that can never be applied with
+///   ``ProjectionContext/deadLetter(_:reason:)``.
+public protocol Projection: Sendable {
+    /// Name, e.g. `patient-state`: the consumer group is `iomt.<name>`, and the
+    /// name keys checkpoints and migrations.
+    var name: String { get }
+    /// The PostgreSQL schema the projection owns, e.g. `patient_state`.
+    var schema: String { get }
+    /// Topics consumed.
+    var topics: [EventTopic] { get }
+    /// Event types applied; other types on the topics are skipped.
+    var eventTypes: Set<EventType> { get }
+    /// Versioned migrations creating and evolving ``schema``.
+    var migrations: [Migration] { get }
+    /// Applies one batch inside the runtime's transaction, which also advances the
+    /// checkpoints: either both commit or neither does.
+    func apply(_ events: [ProjectedEvent], in context: ProjectionContext) async throws
+}
+
+/// One decoded event of a batch and where it came from.
+public struct ProjectedEvent: Sendable {
+    /// The event.
+    public var event: Event
+    /// The source record (for dead letters).
+    public var message: KafkaMessage
+
+    /// Creates a projected event.
+    public init(event: Event, message: KafkaMessage) {
+        self.event = event
+        self.message = message
+    }
+}
+
+/// What a projection gets while applying a batch: the transaction's connection
+/// and a way to send events it cannot apply to the dead-letter topic.
+public final class ProjectionContext: @unchecked Sendable {
+    // @unchecked: used by one task at a time (the batch being applied); the
+    // runtime reads `deadLetters` only after `apply` returns.
+    /// The connection, inside the batch's transaction.
+    public let connection: PostgresConnection
+    /// The worker's logger.
+    public let logger: Logger
+    /// The clock time the batch is applied at (for time-driven rules).
+    public let now: EventTime
+    var deadLetters: [(ProjectedEvent, String)] = []
+
+    init(connection: PostgresConnection, logger: Logger, now: EventTime) {
+        self.connection = connection
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Sends `event` to the dead-letter topic with `reason` (safe text, no patient
+    /// data) instead of applying it. Written before the batch commits.
+    public func deadLetter(_ event: ProjectedEvent, reason: String) {
+        deadLetters.append((event, reason))
+    }
+
+    /// Runs a statement in the batch's transaction.
+    @discardableResult
+    public func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
+        try await connection.query(query, logger: logger)
+    }
+}

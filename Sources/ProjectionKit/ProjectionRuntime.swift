@@ -1,0 +1,371 @@
+import Events
+import Foundation
+import Kafka
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import ServiceSupport
+import Synchronization
+
+/// Drives a ``Projection``: consumer-group membership, batches, effectively-once
+/// application with fencing, dead letters, retries and metrics (DESIGN §4).
+///
+/// Effectively once: a batch's projection changes and its checkpoints
+/// (`iomt_runtime.checkpoints`) commit in one PostgreSQL transaction. On
+/// assignment the consumer starts at the stored checkpoints, not Kafka's committed
+/// offsets. Fencing: each checkpoint moves only from the offset the batch started
+/// at; if another worker moved it (it owns the partition now), the transaction
+/// rolls back and this worker re-reads the checkpoint. Kafka offsets are committed
+/// too, asynchronously, so standard lag tools work.
+///
+/// Lifecycle: run as a `Service`. On graceful shutdown it finishes the batch in
+/// progress (or, if the process is killed, PostgreSQL rolls it back), then leaves
+/// the group.
+public final class ProjectionRuntime: Service, Sendable {
+    /// Progress after each batch, for rebuild output.
+    public struct Progress: Sendable {
+        /// Events applied since start.
+        public var applied: Int
+        /// Next offset per owned partition.
+        public var positions: [KafkaTopicPartition: Int64]
+    }
+
+    private let projection: any Projection
+    private let configuration: WorkerConfiguration
+    private let postgres: PostgresClient
+    private let logger: Logger
+    let metrics: ProjectionMetrics
+    private let clock: @Sendable () -> EventTime
+    private let onProgress: @Sendable (Progress) async -> Bool
+    private let state = Mutex(RunState())
+    /// Set once migrations are applied and the consumer is subscribed.
+    public let started = OnceFlag()
+
+    private struct RunState {
+        var consumer: KafkaConsumer?
+        var busy = false
+        var stopping = false
+    }
+
+    /// Creates a runtime.
+    ///
+    /// - Parameters:
+    ///   - clock: the time given to projections as ``ProjectionContext/now``.
+    ///   - onProgress: called after each batch; returning true stops the runtime
+    ///     (rebuild stops once it has caught up).
+    public init(
+        projection: any Projection,
+        configuration: WorkerConfiguration,
+        postgres: PostgresClient,
+        metrics: ServiceMetrics,
+        logger: Logger,
+        clock: @escaping @Sendable () -> EventTime = { EventTime(Date()) },
+        onProgress: @escaping @Sendable (Progress) async -> Bool = { _ in false }
+    ) {
+        self.projection = projection
+        self.configuration = configuration
+        self.postgres = postgres
+        self.logger = logger
+        self.metrics = ProjectionMetrics(metrics: metrics, projection: projection.name)
+        self.clock = clock
+        self.onProgress = onProgress
+    }
+
+    /// The migrations of the runtime and of the projection.
+    public static func migrations(for projection: some Projection) -> [MigrationSet] {
+        [Checkpoints.migrations, MigrationSet(component: projection.name, migrations: projection.migrations)]
+    }
+
+    /// Applies migrations, then consumes until graceful shutdown (or until
+    /// `onProgress` asks to stop).
+    public func run() async throws {
+        for set in Self.migrations(for: projection) {
+            try await retrying("apply migrations") { try await Migrator.apply(set, on: postgres, logger: logger) }
+        }
+        var consumerConfiguration = configuration.kafka.consumerConfiguration(
+            clientID: "iomt-\(projection.name)", groupID: configuration.group(for: projection), topics: projection.topics.map(\.name)
+        )
+        consumerConfiguration.maxBatchSize = configuration.batchMaxEvents
+        consumerConfiguration.maxBatchWait = configuration.batchMaxWait
+        consumerConfiguration.maxPrefetchKilobytes = configuration.prefetchKilobytes
+        consumerConfiguration.sessionTimeout = configuration.sessionTimeout
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        var producerConfiguration = configuration.kafka.producerConfiguration(clientID: "iomt-\(projection.name)-dlq")
+        producerConfiguration.linger = .milliseconds(1)
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        state.withLock { $0.consumer = consumer }
+        started.set()
+        logger.info("projection worker started", metadata: ["projection": "\(projection.name)", "group": "\(configuration.group(for: projection))"])
+
+        var loop = BatchLoop(runtime: self, consumer: consumer, producer: producer)
+        await withGracefulShutdownHandler {
+            await loop.run()
+        } onGracefulShutdown: { [state] in
+            // Idle: stop waiting for events now. Busy: the loop stops after the batch.
+            let idleConsumer = state.withLock { state -> KafkaConsumer? in
+                state.stopping = true
+                return state.busy ? nil : state.consumer
+            }
+            if let idleConsumer { Task { await idleConsumer.close() } }
+        }
+        await consumer.close()
+        await producer.shutdown()
+        logger.info("projection worker stopped", metadata: ["projection": "\(projection.name)"])
+    }
+
+    /// Marks the loop busy; returns false when the runtime is stopping.
+    fileprivate func beginBatch() -> Bool {
+        state.withLock { state in
+            guard !state.stopping else { return false }
+            state.busy = true
+            return true
+        }
+    }
+
+    /// Marks the loop idle; returns false when the runtime is stopping.
+    fileprivate func endBatch() -> Bool {
+        state.withLock { state in
+            state.busy = false
+            return !state.stopping
+        }
+    }
+
+    fileprivate func requestStop() {
+        state.withLock { $0.stopping = true }
+    }
+
+    /// Runs `body` until it succeeds, backing off between attempts. Never gives up
+    /// while the runtime is not stopping; throws `CancellationError` when it is.
+    fileprivate func retrying<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch {
+                if error is FencedPartitions { throw error }
+                attempt += 1
+                metrics.retries.increment()
+                let delay = configuration.retry.delay(forAttempt: attempt)
+                logger.warning("\(what) failed; retrying", metadata: [
+                    "projection": "\(projection.name)", "attempt": "\(attempt)", "retry_in_ms": "\(delay.wholeMilliseconds)",
+                    "error": "\(Self.describe(error))",
+                ])
+                if state.withLock({ $0.stopping }) && attempt > 3 { throw CancellationError() }
+                try? await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    /// A safe description: error types and codes, never SQL text or values.
+    static func describe(_ error: any Error) -> String {
+        if let transaction = error as? PostgresTransactionError {
+            return transaction.closureError.map(describe) ?? transaction.commitError.map(describe) ?? "transaction failed"
+        }
+        if let psql = error as? PSQLError {
+            return "PSQLError \(psql.code)" + (psql.serverInfo?[.sqlState].map { " sqlstate \($0)" } ?? "")
+        }
+        if let kafka = error as? KafkaError { return kafka.description }
+        return String(describing: type(of: error))
+    }
+
+    // MARK: - The batch loop
+
+    private struct BatchLoop {
+        let runtime: ProjectionRuntime
+        let consumer: KafkaConsumer
+        let producer: KafkaProducer
+        let decoder = EventRecordDecoder()
+        /// Next offset to apply, per owned partition.
+        var owned: [KafkaTopicPartition: Int64] = [:]
+        var applied = 0
+
+        var projection: any Projection { runtime.projection }
+        var logger: Logger { runtime.logger }
+
+        mutating func run() async {
+            var events = consumer.events.makeAsyncIterator()
+            while let event = await events.next() {
+                guard runtime.beginBatch() else { break }
+                var stop = false
+                do {
+                    switch event {
+                    case .assigned(let assignment):
+                        try await assign(assignment)
+                    case .revoked(let revocation):
+                        for partition in revocation.partitions { owned.removeValue(forKey: partition) }
+                        revocation.acknowledge()
+                    case .messages(let messages):
+                        try await handle(messages)
+                        stop = await runtime.onProgress(Progress(applied: applied, positions: owned))
+                    }
+                } catch {
+                    // Only cancellation (stopping while retrying) gets here.
+                    stop = true
+                }
+                if stop { runtime.requestStop() }
+                guard runtime.endBatch() else { break }
+            }
+        }
+
+        mutating func assign(_ assignment: KafkaAssignment) async throws {
+            let offsets = try await loadCheckpoints(assignment.partitions)
+            for (partition, offset) in offsets { owned[partition] = offset }
+            assignment.start(at: offsets)
+        }
+
+        func loadCheckpoints(_ partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64] {
+            let consumer = consumer
+            return try await runtime.retrying("load checkpoints") {
+                try await Checkpoints.load(
+                    projection: projection.name,
+                    partitions: partitions,
+                    initial: { partition in try await consumer.watermarks(for: partition).low },
+                    client: runtime.postgres,
+                    logger: logger
+                )
+            }
+        }
+
+        mutating func handle(_ messages: [KafkaMessage]) async throws {
+            let started = ContinuousClock.now
+            var batch = try await prepare(messages)
+            while !batch.ranges.isEmpty {
+                do {
+                    try await runtime.retrying("apply batch") { [batch] in try await apply(batch) }
+                    break
+                } catch let fenced as FencedPartitions {
+                    // Another worker moved these checkpoints: re-read them, seek, and
+                    // apply the rest of the batch without them.
+                    runtime.metrics.fenced.increment(by: fenced.partitions.count)
+                    logger.warning("partitions fenced: another worker advanced their checkpoints", metadata: ["partitions": "\(fenced.partitions.count)"])
+                    let stored = try await loadCheckpoints(fenced.partitions)
+                    for partition in fenced.partitions { owned[partition] = stored[partition] }
+                    try? consumer.seek(stored)
+                    batch = batch.without(Set(fenced.partitions))
+                }
+            }
+            for (partition, range) in batch.ranges { owned[partition] = range.to }
+            try? consumer.commit(batch.ranges.mapValues(\.to))
+            applied += batch.events.count
+            runtime.metrics.applied.increment(by: batch.events.count)
+            runtime.metrics.skipped.increment(by: batch.skipped)
+            runtime.metrics.batchSize.record(messages.count)
+            runtime.metrics.batchLatency.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+            if let newest = batch.ranges.values.compactMap(\.lastEventTime).max() {
+                runtime.metrics.newestEventTime.record(newest.secondsSinceEpoch)
+            }
+            for (partition, range) in batch.ranges {
+                if let marks = consumer.cachedWatermarks(for: partition) {
+                    runtime.metrics.lag(partition, max(0, marks.high - range.to))
+                }
+            }
+        }
+
+        /// Groups messages by partition, drops what was already applied, decodes.
+        mutating func prepare(_ messages: [KafkaMessage]) async throws -> PreparedBatch {
+            var batch = PreparedBatch()
+            let unknown = Set(messages.map(\.topicPartition)).filter { owned[$0] == nil }
+            if !unknown.isEmpty {
+                // Assigned without our checkpoints (the reply timed out): load them
+                // now and move the consumer there if it started elsewhere.
+                let stored = try await loadCheckpoints(Array(unknown))
+                for (partition, offset) in stored { owned[partition] = offset }
+                try? consumer.seek(stored)
+            }
+            var expected = owned
+            for message in messages {
+                let partition = message.topicPartition
+                // Not owned (revoked) or already applied: skip.
+                guard let next = expected[partition], message.offset >= next else { continue }
+                if batch.ranges[partition] == nil {
+                    if message.offset > next {
+                        logger.warning("offsets skipped: records no longer retained", metadata: [
+                            "topic": "\(partition.topic)", "partition": "\(partition.partition)", "from": "\(next)", "to": "\(message.offset)",
+                        ])
+                    }
+                    batch.ranges[partition] = (from: next, to: message.offset + 1, lastEventTime: nil)
+                } else {
+                    batch.ranges[partition]!.to = message.offset + 1
+                }
+                expected[partition] = message.offset + 1
+                do {
+                    let event = try decoder.decode(headers: message.headers, value: message.value)
+                    let time = batch.ranges[partition]!.lastEventTime
+                    batch.ranges[partition]!.lastEventTime = max(time ?? event.time, event.time)
+                    if projection.eventTypes.contains(event.type) {
+                        batch.events.append(ProjectedEvent(event: event, message: message))
+                    } else {
+                        batch.skipped += 1
+                    }
+                } catch {
+                    batch.undecodable.append((message, error.description))
+                }
+            }
+            return batch
+        }
+
+        func apply(_ batch: PreparedBatch) async throws {
+            let now = runtime.clock()
+            do {
+                try await transaction(batch, now: now)
+            } catch let error as PostgresTransactionError {
+                // Surface fencing unwrapped; everything else is retried as it is.
+                if let fenced = error.closureError as? FencedPartitions { throw fenced }
+                throw error
+            }
+        }
+
+        func transaction(_ batch: PreparedBatch, now: EventTime) async throws {
+            try await runtime.postgres.withTransaction(logger: logger) { connection in
+                let fenced = try await Checkpoints.advance(projection: projection.name, ranges: batch.ranges, connection: connection, logger: logger)
+                if !fenced.isEmpty { throw FencedPartitions(partitions: fenced) }
+                let context = ProjectionContext(connection: connection, logger: logger, now: now)
+                if !batch.events.isEmpty {
+                    try await projection.apply(batch.events, in: context)
+                }
+                let letters = batch.undecodable.map { DeadLetter.record(for: $0.0, reason: $0.1, consumer: projection.name, at: now) }
+                    + context.deadLetters.map { DeadLetter.record(for: $0.0.message, reason: $0.1, consumer: projection.name, at: now) }
+                if !letters.isEmpty {
+                    // Stored before the checkpoint commits: a crash here repeats
+                    // dead letters, never loses them.
+                    for result in await producer.send(letters, timeout: .seconds(30)) { _ = try result.get() }
+                    runtime.metrics.deadLetters.increment(by: letters.count)
+                }
+            }
+        }
+    }
+}
+
+/// A batch ready to apply.
+struct PreparedBatch: Sendable {
+    /// Offsets covered per partition (`from` = checkpoint, `to` = next offset after).
+    var ranges: [KafkaTopicPartition: (from: Int64, to: Int64, lastEventTime: EventTime?)] = [:]
+    /// Events of the projection's types, in batch order.
+    var events: [ProjectedEvent] = []
+    /// Records that could not be decoded, with the reason.
+    var undecodable: [(KafkaMessage, String)] = []
+    /// Events of types the projection does not apply.
+    var skipped = 0
+
+    func without(_ partitions: Set<KafkaTopicPartition>) -> PreparedBatch {
+        var copy = self
+        for partition in partitions { copy.ranges.removeValue(forKey: partition) }
+        copy.events.removeAll { partitions.contains($0.message.topicPartition) }
+        copy.undecodable.removeAll { partitions.contains($0.0.topicPartition) }
+        return copy
+    }
+}
+
+/// The checkpoints of these partitions moved under the batch: another worker owns them.
+struct FencedPartitions: Error {
+    var partitions: [KafkaTopicPartition]
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    var wholeMilliseconds: Int64 { nanoseconds / 1_000_000 }
+}

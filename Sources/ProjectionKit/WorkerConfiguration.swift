@@ -1,0 +1,51 @@
+import ServiceSupport
+
+/// A projection worker's settings, with documented defaults (DESIGN §7).
+public struct WorkerConfiguration: Sendable {
+    /// Side port for `/health`, `/ready`, `/metrics`. `HTTP_HOST`/`HTTP_PORT`,
+    /// default port 9090.
+    public var http: HTTPSettings
+    /// Kafka (`KAFKA_BROKERS`, `KAFKA_CONFIG_*`).
+    public var kafka: KafkaSettings
+    /// PostgreSQL (`DATABASE_URL`).
+    public var database: DatabaseSettings
+    /// Consumer group. `WORKER_GROUP_ID`, default `iomt.<projection>`.
+    public var groupID: String?
+    /// Most events per batch. `WORKER_BATCH_MAX_EVENTS`, default 2,000.
+    public var batchMaxEvents: Int = 2000
+    /// Longest wait to fill a batch. `WORKER_BATCH_MAX_WAIT_MS`, default 50.
+    public var batchMaxWait: Duration = .milliseconds(50)
+    /// Prefetch bound. `WORKER_PREFETCH_KB`, default 16,384.
+    public var prefetchKilobytes: Int = 16_384
+    /// Consumer session timeout (how fast a dead worker's partitions move).
+    /// `WORKER_SESSION_TIMEOUT_MS`, default 10,000.
+    public var sessionTimeout: Duration = .seconds(10)
+    /// Backoff for transient failures.
+    public var retry = RetryPolicy()
+
+    /// Creates a configuration.
+    public init(http: HTTPSettings, kafka: KafkaSettings, database: DatabaseSettings) {
+        self.http = http
+        self.kafka = kafka
+        self.database = database
+    }
+
+    /// Reads every setting from the environment.
+    public init(environment: ServiceEnvironment) throws(ConfigurationError) {
+        self.init(
+            http: try HTTPSettings(environment: environment, defaultPort: 9090),
+            kafka: try KafkaSettings(environment: environment),
+            database: try DatabaseSettings(environment: environment)
+        )
+        groupID = environment["WORKER_GROUP_ID"]
+        batchMaxEvents = try environment.integer("WORKER_BATCH_MAX_EVENTS", default: batchMaxEvents, in: 1...100_000)
+        batchMaxWait = .milliseconds(try environment.integer("WORKER_BATCH_MAX_WAIT_MS", default: 50, in: 1...60_000))
+        prefetchKilobytes = try environment.integer("WORKER_PREFETCH_KB", default: prefetchKilobytes, in: 1024...2_097_151)
+        sessionTimeout = .milliseconds(try environment.integer("WORKER_SESSION_TIMEOUT_MS", default: 10_000, in: 2000...300_000))
+    }
+
+    /// The consumer group of `projection`.
+    public func group(for projection: some Projection) -> String {
+        groupID ?? "iomt.\(projection.name)"
+    }
+}
