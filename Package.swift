@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "ServiceSupport", targets: ["ServiceSupport"]),
         .executable(name: "iomt", targets: ["iomt"]),
         .executable(name: "iomt-ingest", targets: ["iomt-ingest"]),
+        .executable(name: "iomt-patient-state", targets: ["iomt-patient-state"]),
+        .library(name: "ProjectionKit", targets: ["ProjectionKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -88,6 +90,36 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ProjectionKit",
+            dependencies: [
+                "Events",
+                "Kafka",
+                "ServiceSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PatientState",
+            dependencies: [
+                "Events",
+                "Clinical",
+                "ProjectionKit",
+                "ServiceSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "iomt-patient-state",
+            dependencies: ["PatientState", "ProjectionKit"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "iomt-ingest",
             dependencies: [
@@ -130,6 +162,19 @@ let package = Package(
                 "Kafka",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PatientStateTests",
+            dependencies: [
+                "PatientState",
+                "ProjectionKit",
+                "ServiceSupport",
+                "Events",
+                "Kafka",
+                "Clinical",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

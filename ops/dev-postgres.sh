@@ -8,7 +8,7 @@
 #   ops/dev-postgres.sh url    [--port …]                              print DATABASE_URL only
 #
 # The cluster listens on 127.0.0.1 only. Its login role `iomt` (password `iomt`)
-# owns the database `iomt` and may create roles (the query service's read-only
+# owns the database `iomt`, may create databases (tests use private ones) and roles (the query service's read-only
 # role is created by migrations). PostgreSQL refuses to run as root: as root the
 # cluster runs as the `postgres` system user.
 set -euo pipefail
@@ -76,12 +76,21 @@ shared_buffers = 256MB
 CONF
     fi
     if ! running; then
-      as_owner "$bindir/pg_ctl" -D "$dir" -o "-p $port" -l "$dir/server.log" -w -t 60 start >/dev/null || {
-        echo "dev-postgres: start failed, see $dir/server.log" >&2; exit 1; }
+      # The server outlives this script: it must not inherit our caller's pipes
+      # (a caller reading our output to EOF would otherwise wait for the server).
+      (
+        for fd in $(ls /proc/$BASHPID/fd); do
+          if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+        done
+        exec </dev/null >/dev/null 2>>"$dir/../dev-postgres-$port.log"
+        as_owner "$bindir/pg_ctl" -D "$dir" -o "-p $port" -l "$dir/server.log" -w -t 60 start
+      ) || { echo "dev-postgres: start failed, see $dir/server.log" >&2; exit 1; }
     fi
     if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = 'iomt'")" != "1" ]; then
-      psql_admin -c "CREATE ROLE iomt LOGIN CREATEROLE PASSWORD 'iomt'"
+      psql_admin -c "CREATE ROLE iomt LOGIN CREATEROLE CREATEDB PASSWORD 'iomt'"
     fi
+    # Tests create a private database each.
+    psql_admin -c "ALTER ROLE iomt CREATEDB"
     if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = 'iomt'")" != "1" ]; then
       psql_admin -c "CREATE DATABASE iomt OWNER iomt"
     fi

@@ -51,7 +51,8 @@ public final class KafkaConsumer: Service, Sendable {
         for topic in configuration.topics {
             list.add(KafkaTopicPartition(topic: topic, partition: RD_KAFKA_PARTITION_UA))
         }
-        let error = rd_kafka_subscribe(handle.pointer, list.pointer)
+        // A consumer without topics serves metadata and watermark queries only.
+        let error = configuration.topics.isEmpty ? RD_KAFKA_RESP_ERR_NO_ERROR : rd_kafka_subscribe(handle.pointer, list.pointer)
         if error != RD_KAFKA_RESP_ERR_NO_ERROR {
             rd_kafka_consumer_close(handle.pointer)
             handle.destroy()

@@ -80,7 +80,7 @@ public final class ProjectionRuntime: Service, Sendable {
     /// `onProgress` asks to stop).
     public func run() async throws {
         for set in Self.migrations(for: projection) {
-            try await retrying("apply migrations") { try await Migrator.apply(set, on: postgres, logger: logger) }
+            _ = try await retrying("apply migrations") { try await Migrator.apply(set, on: postgres, logger: logger) }
         }
         var consumerConfiguration = configuration.kafka.consumerConfiguration(
             clientID: "iomt-\(projection.name)", groupID: configuration.group(for: projection), topics: projection.topics.map(\.name)
@@ -100,7 +100,7 @@ public final class ProjectionRuntime: Service, Sendable {
         var loop = BatchLoop(runtime: self, consumer: consumer, producer: producer)
         await withGracefulShutdownHandler {
             await loop.run()
-        } onGracefulShutdown: { [state] in
+        } onGracefulShutdown: { [self] in
             // Idle: stop waiting for events now. Busy: the loop stops after the batch.
             let idleConsumer = state.withLock { state -> KafkaConsumer? in
                 state.stopping = true

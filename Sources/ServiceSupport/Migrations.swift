@@ -40,7 +40,7 @@ public struct MigrationSet: Sendable {
 /// others wait and find nothing left to do.
 public enum Migrator {
     /// The key of the transaction-scoped advisory lock all migrations take.
-    static let lockKey: Int64 = 0x696F_6D74_6D69_67  // "iomtmig"
+    public static let lockKey: Int64 = 0x696F_6D74_6D69_67  // "iomtmig"
 
     /// Applies the migrations of `set` that are not applied yet. Returns the
     /// versions applied now.

@@ -1,0 +1,44 @@
+import Events
+import ProjectionKit
+import ServiceSupport
+
+/// The patient-state projection (DESIGN §5): per patient — admission, newest
+/// value and time of each vital sign, consciousness, supplemental oxygen, SpO2
+/// scale, NEWS2 with sub-scores and risk band, assigned devices, newest event
+/// time and the number of events applied.
+///
+/// Each batch: load the assignments of its devices, work out which patients it
+/// touches, lock and load those rows, fold the batch in memory
+/// (``PatientStateFold``), and write each changed patient and device once.
+public struct PatientStateProjection: Projection {
+    /// Creates the projection.
+    public init() {}
+
+    /// `patient-state`.
+    public var name: String { "patient-state" }
+    /// `patient_state`.
+    public var schema: String { "patient_state" }
+    /// Device and care events.
+    public var topics: [EventTopic] { [.deviceEvents, .careEvents] }
+    /// The types that affect a patient.
+    public var eventTypes: Set<EventType> {
+        [.vitalsObserved, .deviceAssigned, .deviceUnassigned, .patientAdmitted, .patientTransferred, .patientDischarged, .patientAssessed]
+    }
+    /// The `patient_state` schema.
+    public var migrations: [Migration] { PatientStateStore.migrations }
+
+    /// Folds the batch and writes each changed row once.
+    public func apply(_ batch: [ProjectedEvent], in context: ProjectionContext) async throws {
+        let events = batch.map(\.event)
+        let assignments = try await PatientStateStore.loadAssignments(PatientStateFold.devices(in: events), context: context)
+        let patientIDs = PatientStateFold.patients(in: events, assignments: assignments)
+        let patients = try await PatientStateStore.lockAndLoadPatients(patientIDs, context: context)
+        var fold = PatientStateFold(patients: patients, assignments: assignments)
+        for event in events { fold.apply(event) }
+        try await PatientStateStore.save(assignments: fold.changedDevices.sorted().compactMap { fold.assignments[$0] }, context: context)
+        try await PatientStateStore.save(patients: fold.changedPatients.sorted().compactMap { fold.patients[$0] }, context: context)
+        if fold.unattributedVitals > 0 {
+            context.logger.debug("vitals without a patient", metadata: ["events": "\(fold.unattributedVitals)"])
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import Events
+
+/// A value with the time and id of the event that set it. Event time decides
+/// which value is current; equal times are ordered by event id, so folding the
+/// same events in any order gives the same state.
+public struct Stamped<Value: Sendable & Equatable>: Sendable, Equatable {
+    /// The value.
+    public var value: Value
+    /// When the event happened.
+    public var at: EventTime
+    /// The event's id.
+    public var eventId: String
+
+    /// Creates a stamped value.
+    public init(_ value: Value, at: EventTime, eventId: String) {
+        self.value = value
+        self.at = at
+        self.eventId = eventId
+    }
+
+    /// True when this value should replace `current`.
+    public func supersedes(_ current: Stamped?) -> Bool {
+        guard let current else { return true }
+        return (at, eventId) > (current.at, current.eventId)
+    }
+}
+
+extension Optional {
+    /// Replaces the wrapped stamped value with `candidate` if the candidate is newer.
+    mutating func keepNewer<Value>(_ candidate: Stamped<Value>) where Wrapped == Stamped<Value> {
+        if candidate.supersedes(self) { self = candidate }
+    }
+}
