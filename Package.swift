@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "4.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
     ],
     targets: [
         // librdkafka 2.x as a system library. Only the Kafka module imports it.
@@ -101,6 +102,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -113,6 +115,11 @@ let package = Package(
                 "ServiceSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Simulator",
+            dependencies: ["Events"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -136,6 +143,9 @@ let package = Package(
                 "Events",
                 "ServiceSupport",
                 "IngestService",
+                "ProjectionKit",
+                "PatientState",
+                "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -169,6 +179,7 @@ let package = Package(
             name: "PatientStateTests",
             dependencies: [
                 "PatientState",
+                "Simulator",
                 "ProjectionKit",
                 "ServiceSupport",
                 "Events",

@@ -36,6 +36,10 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var offsetReset: OffsetReset = .earliest
     /// `queued.max.messages.kbytes`: prefetch bound per consumer. Default 16,384 KiB.
     public var maxPrefetchKilobytes: Int = 16_384
+    /// `fetch.error.backoff.ms`: how long a partition's fetcher waits after an
+    /// error — including, in librdkafka 2.0, a full prefetch queue. Default 50 ms
+    /// (librdkafka's 500 ms idles a consumer whose prefetch bound is small).
+    public var fetchBackoff: Duration = .milliseconds(50)
     /// `partition.assignment.strategy`. Default `cooperative-sticky`.
     public var assignmentStrategy: String = "cooperative-sticky"
     /// Longest time the consumer waits for the caller to answer a
@@ -65,6 +69,7 @@ public struct KafkaConsumerConfiguration: Sendable {
             ("session.timeout.ms", String(sessionTimeout.wholeMilliseconds)),
             ("max.poll.interval.ms", String(maxPollInterval.wholeMilliseconds)),
             ("queued.max.messages.kbytes", String(maxPrefetchKilobytes)),
+            ("fetch.error.backoff.ms", String(fetchBackoff.wholeMilliseconds)),
             ("partition.assignment.strategy", assignmentStrategy),
         ]
         list.append(contentsOf: properties.sorted { $0.key < $1.key })

@@ -8,9 +8,12 @@ import ServiceSupport
 /// time and the number of events applied.
 ///
 /// Each batch: load the assignments of its devices, work out which patients it
-/// touches, lock and load those rows, fold the batch in memory
+/// touches, lock and load those rows (from a cache of this worker's own writes
+/// when the row version matches), fold the batch in memory
 /// (``PatientStateFold``), and write each changed patient and device once.
 public struct PatientStateProjection: Projection {
+    private let cache = PatientRecordCache()
+
     /// Creates the projection.
     public init() {}
 
@@ -32,11 +35,11 @@ public struct PatientStateProjection: Projection {
         let events = batch.map(\.event)
         let assignments = try await PatientStateStore.loadAssignments(PatientStateFold.devices(in: events), context: context)
         let patientIDs = PatientStateFold.patients(in: events, assignments: assignments)
-        let patients = try await PatientStateStore.lockAndLoadPatients(patientIDs, context: context)
+        let patients = try await PatientStateStore.lockAndLoadPatients(patientIDs, cache: cache, context: context)
         var fold = PatientStateFold(patients: patients, assignments: assignments)
         for event in events { fold.apply(event) }
         try await PatientStateStore.save(assignments: fold.changedDevices.sorted().compactMap { fold.assignments[$0] }, context: context)
-        try await PatientStateStore.save(patients: fold.changedPatients.sorted().compactMap { fold.patients[$0] }, context: context)
+        try await PatientStateStore.save(patients: fold.changedPatients.sorted().compactMap { fold.patients[$0] }, cache: cache, context: context)
         if fold.unattributedVitals > 0 {
             context.logger.debug("vitals without a patient", metadata: ["events": "\(fold.unattributedVitals)"])
         }

@@ -79,3 +79,21 @@ public final class ProjectionContext: @unchecked Sendable {
         try await connection.query(query, logger: logger)
     }
 }
+
+extension Projection {
+    /// Applies `events` in one transaction of their own, without checkpoints or
+    /// dead letters (benchmarks' naive per-event baseline, tools). Workers use the
+    /// runtime instead.
+    public func applyStandalone(_ events: [ProjectedEvent], client: PostgresClient, logger: Logger, now: EventTime) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            try await apply(events, in: ProjectionContext(connection: connection, logger: logger, now: now))
+        }
+    }
+
+    /// Applies this projection's migrations (and the runtime's).
+    public func migrate(client: PostgresClient, logger: Logger) async throws {
+        for set in ProjectionRuntime.migrations(for: self) {
+            try await Migrator.apply(set, on: client, logger: logger)
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import Events
 import Foundation
 import Kafka
@@ -97,9 +98,34 @@ public final class ProjectionRuntime: Service, Sendable {
         started.set()
         logger.info("projection worker started", metadata: ["projection": "\(projection.name)", "group": "\(configuration.group(for: projection))"])
 
+        // Decoding runs one batch ahead of application, so the CPU work of the next
+        // batch overlaps the database work of the current one.
+        let decoded = AsyncChannel<DecodedEvent>()
+        let eventTypes = projection.eventTypes
+        let decoding = Task {
+            let decoder = EventRecordDecoder()
+            for await event in consumer.events {
+                switch event {
+                case .assigned(let assignment): await decoded.send(.assigned(assignment))
+                case .revoked(let revocation): await decoded.send(.revoked(revocation))
+                case .messages(let messages):
+                    let events = messages.map { message -> DecodedMessage in
+                        do throws(EventValidationError) {
+                            let event = try decoder.decode(headers: message.headers, value: message.value)
+                            return eventTypes.contains(event.type) ? .event(event) : .skipped(event.time)
+                        } catch {
+                            return .undecodable(error.description)
+                        }
+                    }
+                    await decoded.send(.messages(messages, events))
+                }
+                if Task.isCancelled { break }
+            }
+            decoded.finish()
+        }
         var loop = BatchLoop(runtime: self, consumer: consumer, producer: producer)
         await withGracefulShutdownHandler {
-            await loop.run()
+            await loop.run(decoded)
         } onGracefulShutdown: { [self] in
             // Idle: stop waiting for events now. Busy: the loop stops after the batch.
             let idleConsumer = state.withLock { state -> KafkaConsumer? in
@@ -108,6 +134,8 @@ public final class ProjectionRuntime: Service, Sendable {
             }
             if let idleConsumer { Task { await idleConsumer.close() } }
         }
+        decoding.cancel()
+        decoded.finish()
         await consumer.close()
         await producer.shutdown()
         logger.info("projection worker stopped", metadata: ["projection": "\(projection.name)"])
@@ -174,7 +202,6 @@ public final class ProjectionRuntime: Service, Sendable {
         let runtime: ProjectionRuntime
         let consumer: KafkaConsumer
         let producer: KafkaProducer
-        let decoder = EventRecordDecoder()
         /// Next offset to apply, per owned partition.
         var owned: [KafkaTopicPartition: Int64] = [:]
         var applied = 0
@@ -182,8 +209,8 @@ public final class ProjectionRuntime: Service, Sendable {
         var projection: any Projection { runtime.projection }
         var logger: Logger { runtime.logger }
 
-        mutating func run() async {
-            var events = consumer.events.makeAsyncIterator()
+        mutating func run(_ decoded: AsyncChannel<DecodedEvent>) async {
+            var events = decoded.makeAsyncIterator()
             while let event = await events.next() {
                 guard runtime.beginBatch() else { break }
                 var stop = false
@@ -194,8 +221,8 @@ public final class ProjectionRuntime: Service, Sendable {
                     case .revoked(let revocation):
                         for partition in revocation.partitions { owned.removeValue(forKey: partition) }
                         revocation.acknowledge()
-                    case .messages(let messages):
-                        try await handle(messages)
+                    case .messages(let messages, let decoded):
+                        try await handle(messages, decoded)
                         stop = await runtime.onProgress(Progress(applied: applied, positions: owned))
                     }
                 } catch {
@@ -226,9 +253,9 @@ public final class ProjectionRuntime: Service, Sendable {
             }
         }
 
-        mutating func handle(_ messages: [KafkaMessage]) async throws {
+        mutating func handle(_ messages: [KafkaMessage], _ decoded: [DecodedMessage]) async throws {
             let started = ContinuousClock.now
-            var batch = try await prepare(messages)
+            var batch = try await prepare(messages, decoded)
             while !batch.ranges.isEmpty {
                 do {
                     try await runtime.retrying("apply batch") { [batch] in try await apply(batch) }
@@ -262,7 +289,7 @@ public final class ProjectionRuntime: Service, Sendable {
         }
 
         /// Groups messages by partition, drops what was already applied, decodes.
-        mutating func prepare(_ messages: [KafkaMessage]) async throws -> PreparedBatch {
+        mutating func prepare(_ messages: [KafkaMessage], _ decoded: [DecodedMessage]) async throws -> PreparedBatch {
             var batch = PreparedBatch()
             let unknown = Set(messages.map(\.topicPartition)).filter { owned[$0] == nil }
             if !unknown.isEmpty {
@@ -272,35 +299,47 @@ public final class ProjectionRuntime: Service, Sendable {
                 for (partition, offset) in stored { owned[partition] = offset }
                 try? consumer.seek(stored)
             }
-            var expected = owned
-            for message in messages {
-                let partition = message.topicPartition
-                // Not owned (revoked) or already applied: skip.
-                guard let next = expected[partition], message.offset >= next else { continue }
-                if batch.ranges[partition] == nil {
-                    if message.offset > next {
-                        logger.warning("offsets skipped: records no longer retained", metadata: [
-                            "topic": "\(partition.topic)", "partition": "\(partition.partition)", "from": "\(next)", "to": "\(message.offset)",
-                        ])
-                    }
-                    batch.ranges[partition] = (from: next, to: message.offset + 1, lastEventTime: nil)
-                } else {
-                    batch.ranges[partition]!.to = message.offset + 1
-                }
-                expected[partition] = message.offset + 1
-                do {
-                    let event = try decoder.decode(headers: message.headers, value: message.value)
-                    let time = batch.ranges[partition]!.lastEventTime
-                    batch.ranges[partition]!.lastEventTime = max(time ?? event.time, event.time)
-                    if projection.eventTypes.contains(event.type) {
-                        batch.events.append(ProjectedEvent(event: event, message: message))
+            // Messages of one partition come in runs: keep the current partition's
+            // range in locals and touch the dictionaries once per run, not per message.
+            var current: (partition: KafkaTopicPartition, range: (from: Int64, to: Int64, lastEventTime: EventTime?))?
+            func flush() {
+                if let current { batch.ranges[current.partition] = current.range }
+            }
+            for (message, outcome) in zip(messages, decoded) {
+                if current == nil || current!.partition.partition != message.partition || current!.partition.topic != message.topic {
+                    flush()
+                    let partition = message.topicPartition
+                    if let range = batch.ranges[partition] {
+                        current = (partition, range)
+                    } else if let next = owned[partition] {
+                        current = (partition, (from: next, to: next, lastEventTime: nil))
                     } else {
-                        batch.skipped += 1
+                        current = nil  // not owned (revoked): skip its messages
+                        continue
                     }
-                } catch {
-                    batch.undecodable.append((message, error.description))
+                }
+                // Already applied: skip.
+                guard message.offset >= current!.range.to else { continue }
+                if message.offset > current!.range.to {
+                    logger.warning("offsets skipped: records no longer retained", metadata: [
+                        "topic": "\(message.topic)", "partition": "\(message.partition)", "from": "\(current!.range.to)", "to": "\(message.offset)",
+                    ])
+                }
+                current!.range.to = message.offset + 1
+                switch outcome {
+                case .event(let event):
+                    current!.range.lastEventTime = max(current!.range.lastEventTime ?? event.time, event.time)
+                    batch.events.append(ProjectedEvent(event: event, message: message))
+                case .skipped(let time):
+                    current!.range.lastEventTime = max(current!.range.lastEventTime ?? time, time)
+                    batch.skipped += 1
+                case .undecodable(let reason):
+                    batch.undecodable.append((message, reason))
                 }
             }
+            flush()
+            // Partitions whose messages were all applied already leave no range.
+            batch.ranges = batch.ranges.filter { $0.value.to > $0.value.from }
             return batch
         }
 
@@ -334,6 +373,24 @@ public final class ProjectionRuntime: Service, Sendable {
             }
         }
     }
+}
+
+/// A consumer event after decoding.
+enum DecodedEvent: Sendable {
+    case assigned(KafkaAssignment)
+    case revoked(KafkaRevocation)
+    /// Messages and, for each, what decoding made of it.
+    case messages([KafkaMessage], [DecodedMessage])
+}
+
+/// One decoded record.
+enum DecodedMessage: Sendable {
+    /// An event of a type the projection applies.
+    case event(Event)
+    /// A valid event of another type (only its time matters).
+    case skipped(EventTime)
+    /// Not a valid event of the contract.
+    case undecodable(String)
 }
 
 /// A batch ready to apply.

@@ -11,12 +11,14 @@ public struct WorkerConfiguration: Sendable {
     public var database: DatabaseSettings
     /// Consumer group. `WORKER_GROUP_ID`, default `iomt.<projection>`.
     public var groupID: String?
-    /// Most events per batch. `WORKER_BATCH_MAX_EVENTS`, default 2,000.
-    public var batchMaxEvents: Int = 2000
-    /// Longest wait to fill a batch. `WORKER_BATCH_MAX_WAIT_MS`, default 50.
+    /// Most events per batch. `WORKER_BATCH_MAX_EVENTS`, default 5,000: larger
+    /// batches fold more events per key into one write.
+    public var batchMaxEvents: Int = 5000
+    /// Longest wait to fill a batch. `WORKER_BATCH_MAX_WAIT_MS`, default 50: the
+    /// bound on the delay a quiet stream adds to freshness.
     public var batchMaxWait: Duration = .milliseconds(50)
-    /// Prefetch bound. `WORKER_PREFETCH_KB`, default 16,384.
-    public var prefetchKilobytes: Int = 16_384
+    /// Prefetch bound. `WORKER_PREFETCH_KB`, default 8,192.
+    public var prefetchKilobytes: Int = 8192
     /// Consumer session timeout (how fast a dead worker's partitions move).
     /// `WORKER_SESSION_TIMEOUT_MS`, default 10,000.
     public var sessionTimeout: Duration = .seconds(10)

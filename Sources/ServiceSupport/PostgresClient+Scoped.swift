@@ -16,6 +16,12 @@ extension PostgresClient {
                 return nil
             }
             do {
+                // `run()` must be going before the first lease: wait until the
+                // client answers (or give the body a try after about a second).
+                for _ in 0..<50 {
+                    if (try? await client.query("SELECT 1", logger: logger)) != nil { break }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
                 let value = try await body(client)
                 group.cancelAll()
                 return value

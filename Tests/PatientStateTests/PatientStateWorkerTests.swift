@@ -1,4 +1,5 @@
 import Events
+import Simulator
 import Foundation
 import Kafka
 import PatientState

@@ -205,13 +205,13 @@ func storedPatients(_ database: TestDatabase) async throws -> [String: StoredPat
     try await database.withClient { client in
         var result: [String: StoredPatient] = [:]
         let rows = try await client.query("""
-            SELECT patient_id, events_applied, status, unit, vitals::text, news2_total, (extract(epoch FROM last_event_at) * 1000000)::int8
+            SELECT patient_id, events_applied, status, unit, state::text, news2_total, (extract(epoch FROM last_event_at) * 1000000)::int8
             FROM patient_state.patients
             """)
         for try await (id, applied, status, unit, vitals, news2, last) in rows.decode((String, Int64, String, String?, String, Int?, Int64?).self) {
             var values: [String: Double] = [:]
             try JSONDocument().parse(Array(vitals.utf8)) { root in
-                root.forEachMember { code, reading in values[code.string!] = reading["value"]?.number }
+                root["vitals"]?.forEachMember { code, reading in values[code.string!] = reading["value"]?.number }
             }
             result[id] = StoredPatient(eventsApplied: Int(applied), status: status, unit: unit, vitals: values, news2Total: news2, lastEventAt: last)
         }

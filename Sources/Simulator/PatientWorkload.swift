@@ -2,10 +2,16 @@ import Events
 import Foundation
 
 /// SplitMix64: a small deterministic generator, so a seed gives the same events.
-struct SeededRandom: RandomNumberGenerator {
+public struct SeededRandom: RandomNumberGenerator, Sendable {
     var state: UInt64
 
-    mutating func next() -> UInt64 {
+    /// A generator starting from `seed`.
+    public init(state seed: UInt64) {
+        state = seed
+    }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -14,18 +20,22 @@ struct SeededRandom: RandomNumberGenerator {
     }
 }
 
-/// A deterministic stream of patient and device events: admissions, assignments,
-/// vitals (most without a patient id, some late), reassignments, assessments,
-/// transfers, discharges and heartbeats.
-struct PatientWorkload {
-    let patients: Int
-    let devices: Int
+/// A deterministic stream of patient and device events for tests and benchmarks:
+/// admissions, assignments, vitals (most without a patient id, some up to ten
+/// minutes late), reassignments, assessments, transfers, discharges and
+/// heartbeats. The same seed gives the same events (ids differ per instance).
+public struct PatientWorkload: Sendable {
+    /// Number of patients (`pat-0` …).
+    public let patients: Int
+    /// Number of devices (`dev-0` …).
+    public let devices: Int
     var random: SeededRandom
     var clock: Int64 = 1_764_064_800_000_000
     var sequence = 0
     let run = UUID().uuidString.prefix(8)
 
-    init(patients: Int, devices: Int, seed: UInt64) {
+    /// A workload over `patients` patients and `devices` devices.
+    public init(patients: Int, devices: Int, seed: UInt64) {
         self.patients = patients
         self.devices = devices
         self.random = SeededRandom(state: seed)
@@ -41,7 +51,7 @@ struct PatientWorkload {
     }
 
     /// Admissions and one assignment per device.
-    mutating func setup() -> [Event] {
+    public mutating func setup() -> [Event] {
         var events: [Event] = []
         for index in 0..<patients {
             events.append(event(.patientAdmitted(PatientAdmission(patientId: patient(index), facilityId: "fac-\(index % 3)", unit: "ward-\(index % 7)", bed: "\(index)"))))
@@ -53,11 +63,12 @@ struct PatientWorkload {
     }
 
     /// `count` further events.
-    mutating func stream(_ count: Int) -> [Event] {
+    public mutating func stream(_ count: Int) -> [Event] {
         (0..<count).map { _ in next() }
     }
 
-    mutating func next() -> Event {
+    /// The next event.
+    public mutating func next() -> Event {
         let roll = Int.random(in: 0..<1000, using: &random)
         let deviceID = device(Int.random(in: 0..<devices, using: &random))
         let patientID = patient(Int.random(in: 0..<patients, using: &random))

@@ -1,0 +1,233 @@
+import ArgumentParser
+import Events
+import Foundation
+import Kafka
+import Logging
+import PatientState
+import PostgresNIO
+import ProjectionKit
+import ServiceSupport
+import Simulator
+
+/// `iomt bench projection`: a worker's catch-up rate against a consume-and-decode
+/// pass and a naive per-event projector, on the same preloaded events.
+struct ProjectionBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "projection",
+        abstract: "Projection catch-up rate vs consume+decode and a naive per-event projector.",
+        discussion: """
+        Starts a dev broker (child process; the device-events topic gets --partitions \
+        partitions so the preloaded events fit its retention), preloads the events, \
+        and measures, on the same log: consume + decode only (the limit); the worker \
+        executable catching up from an empty database (its own process; rate from its \
+        first applied batch, and its peak RSS); and a naive projector applying \
+        --naive-events events each in its own transaction. PostgreSQL from DATABASE_URL \
+        or --database-url; the bench uses fresh databases on that server.
+        """
+    )
+
+    @Option(help: "Projection to measure: patient-state.")
+    var projection: String = "patient-state"
+
+    @Option(help: "Events to preload.")
+    var events: Int = 250_000
+
+    @Option(help: "Patients in the workload.")
+    var patients: Int = 2000
+
+    @Option(help: "Devices in the workload.")
+    var devices: Int = 5000
+
+    @Option(help: "Partitions of iomt.device-events.v1 on the bench broker.")
+    var partitions: Int = 24
+
+    @Option(help: "Events the naive projector applies (it is slow).")
+    var naiveEvents: Int = 3000
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        try logging.bootstrap()
+        let logger = Logger(label: "iomt.bench.projection")
+        let plugin = try Self.projection(named: projection)
+        let broker = try ChildBroker(topics: ["\(EventTopic.deviceEvents.name):\(partitions)"])
+        defer { broker.stop() }
+        print("iomt bench projection --projection \(projection): \(events) events, \(patients) patients, \(devices) devices")
+
+        var workload = PatientWorkload(patients: patients, devices: devices, seed: 2026)
+        var stream = workload.setup()
+        stream += workload.stream(max(0, events - stream.count))
+        let ends = try await preload(stream, bootstrap: broker.bootstrapServers, logger: logger)
+        let total = ends.values.reduce(0, +)
+        print("preloaded \(total) records")
+
+        let decodeRate = try await consumeAndDecode(bootstrap: broker.bootstrapServers, topics: plugin.topics, expected: Int(total), logger: logger)
+        let worker = try await workerCatchUp(plugin, bootstrap: broker.bootstrapServers, ends: ends, logger: logger)
+        let naive = try await naiveProjector(plugin, events: Array(stream.prefix(naiveEvents)), logger: logger)
+
+        print("")
+        print(row("pass", "events/s", "ratio"))
+        print(row("decode", format(decodeRate), "1.00"))
+        print(row("worker", format(worker.rate), String(format: "%.2f", worker.rate / decodeRate)))
+        print(row("naive", format(naive), String(format: "%.3f", naive / decodeRate)))
+        print("")
+        print("worker: \(String(format: "%.1f", worker.seconds)) s from first batch to caught up (\(String(format: "%.1f", worker.totalSeconds)) s from start, incl. group join); peak RSS \(worker.peakRSSMegabytes) MB")
+        print("worker / naive = \(String(format: "%.1f", worker.rate / naive))x")
+        print("goals: worker >= 0.5 x decode, >= 20 x naive, RSS <= 150 MB")
+    }
+
+    static func projection(named name: String) throws -> any Projection {
+        switch name {
+        case "patient-state": PatientStateProjection()
+        default: throw ValidationError("unknown projection \(name)")
+        }
+    }
+
+    private func preload(_ events: [Event], bootstrap: String, logger: Logger) async throws -> [KafkaTopicPartition: Int64] {
+        var configuration = KafkaProducerConfiguration(bootstrapServers: bootstrap)
+        configuration.compression = .lz4
+        let producer = try KafkaProducer(configuration: configuration, logger: logger)
+        var ends: [KafkaTopicPartition: Int64] = [:]
+        for start in stride(from: 0, to: events.count, by: 20_000) {
+            let records = events[start..<min(start + 20_000, events.count)].map { event in
+                KafkaProducerRecord(topic: event.type.topic.name, key: EventRecord.key(for: event), value: EventRecord.value(for: event), headers: EventRecord.headers(for: event, as: KafkaHeader.self))
+            }
+            for result in await producer.send(records) {
+                let report = try result.get()
+                let partition = KafkaTopicPartition(topic: report.topic, partition: report.partition)
+                ends[partition] = max(ends[partition] ?? 0, report.offset + 1)
+            }
+        }
+        await producer.shutdown()
+        return ends
+    }
+
+    /// Events consumed and decoded per second, from the first message.
+    private func consumeAndDecode(bootstrap: String, topics: [EventTopic], expected: Int, logger: Logger) async throws -> Double {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "iomt-bench-decode-\(UUID())", topics: topics.map(\.name))
+        configuration.maxBatchSize = 2000
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        let decoder = EventRecordDecoder()
+        var first: ContinuousClock.Instant?
+        var count = 0
+        var decoded = 0
+        for await event in consumer.events {
+            switch event {
+            case .assigned(let assignment): assignment.start(at: Dictionary(uniqueKeysWithValues: assignment.partitions.map { ($0, 0) }))
+            case .revoked(let revocation): revocation.acknowledge()
+            case .messages(let batch):
+                if first == nil { first = .now }
+                for message in batch where (try? decoder.decode(headers: message.headers, value: message.value)) != nil { decoded += 1 }
+                count += batch.count
+            }
+            if count >= expected { break }
+        }
+        let seconds = (ContinuousClock.now - first!).seconds
+        await consumer.close()
+        guard decoded == expected else { throw ValidationError("decoded \(decoded) of \(expected)") }
+        return Double(count) / seconds
+    }
+
+    private struct WorkerResult {
+        var rate: Double
+        var seconds: Double
+        var totalSeconds: Double
+        var peakRSSMegabytes: Int
+    }
+
+    private func workerCatchUp(_ plugin: any Projection, bootstrap: String, ends: [KafkaTopicPartition: Int64], logger: Logger) async throws -> WorkerResult {
+        let database = try await BenchDatabase.create(base: self.database.settings(), url: baseURL(), logger: logger)
+        defer { Task { await database.drop(logger: logger) } }
+        let started = ContinuousClock.now
+        let worker = try ChildService(executable: "iomt-\(plugin.name)", environment: [
+            "KAFKA_BROKERS": bootstrap, "DATABASE_URL": database.url, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "0", "LOG_LEVEL": "warning", "LOG_FORMAT": "text",
+        ], logFile: FileManager.default.temporaryDirectory.appendingPathComponent("iomt-bench-\(plugin.name).log"))
+        defer { worker.stop() }
+        let total = ends.values.reduce(0, +)
+        let pid = worker.process.processIdentifier
+        let (firstBatch, firstApplied, observedPeak) = try await PostgresClient.withClient(database.settings, logger: logger) { client in
+            var firstBatch: ContinuousClock.Instant?
+            var firstApplied: Int64 = 0
+            var peak = 0
+            while true {
+                // Until the worker has migrated, the checkpoints table does not exist.
+                var applied: Int64 = 0
+                if let rows = try? await client.query("SELECT coalesce(sum(next_offset), 0)::int8 FROM iomt_runtime.checkpoints WHERE projection = \(plugin.name)") {
+                    for try await value in rows.decode(Int64.self) { applied = value }
+                }
+                peak = max(peak, residentPeakMegabytes(of: pid))
+                if firstBatch == nil, applied > 0 {
+                    firstBatch = .now
+                    firstApplied = applied
+                }
+                if applied >= total { return (firstBatch, firstApplied, peak) }
+                guard worker.process.isRunning else { throw ValidationError("the worker exited") }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        var peak = observedPeak
+        let finished = ContinuousClock.now
+        peak = max(peak, residentPeakMegabytes(of: worker.process.processIdentifier))
+        let seconds = (finished - (firstBatch ?? started)).seconds
+        return WorkerResult(rate: Double(total - firstApplied) / seconds, seconds: seconds, totalSeconds: (finished - started).seconds, peakRSSMegabytes: peak)
+    }
+
+    /// Each event in its own transaction, through the same projection code.
+    private func naiveProjector(_ plugin: any Projection, events: [Event], logger: Logger) async throws -> Double {
+        let database = try await BenchDatabase.create(base: self.database.settings(), url: baseURL(), logger: logger)
+        defer { Task { await database.drop(logger: logger) } }
+        return try await PostgresClient.withClient(database.settings, logger: logger) { client in
+            try await plugin.migrate(client: client, logger: logger)
+            let placeholder = KafkaMessage(topic: "", partition: 0, offset: 0, key: nil, value: [], headers: [])
+            let projected = events.filter { plugin.eventTypes.contains($0.type) }.map { ProjectedEvent(event: $0, message: placeholder) }
+            let started = ContinuousClock.now
+            for event in projected {
+                try await plugin.applyStandalone([event], client: client, logger: logger, now: event.event.time)
+            }
+            return Double(projected.count) / (ContinuousClock.now - started).seconds
+        }
+    }
+
+    private func baseURL() throws -> String {
+        guard let url = database.url ?? ServiceEnvironment.process["DATABASE_URL"] else { throw ValidationError("DATABASE_URL is not set") }
+        return url
+    }
+}
+
+/// A fresh database on the bench's PostgreSQL server.
+struct BenchDatabase: Sendable {
+    let name: String
+    let url: String
+    let settings: DatabaseSettings
+    let admin: DatabaseSettings
+
+    static func create(base: DatabaseSettings, url: String, logger: Logger) async throws -> BenchDatabase {
+        let name = "iomt_bench_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(10).lowercased()
+        do {
+            _ = try await PostgresClient.withClient(base, logger: logger) { client in
+                try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+            }
+        } catch {
+            throw ValidationError("cannot create a bench database (the role needs CREATEDB): \(String(reflecting: error))")
+        }
+        var components = URLComponents(string: url)!
+        components.path = "/" + name
+        return BenchDatabase(name: name, url: components.string!, settings: try DatabaseSettings(url: components.string!), admin: base)
+    }
+
+    func drop(logger: Logger) async {
+        _ = try? await PostgresClient.withClient(admin, logger: logger) { client in
+            try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
+        }
+    }
+}
+
+/// Peak resident set size (VmHWM) of a process, in MB.
+func residentPeakMegabytes(of pid: Int32) -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])
+    else { return 0 }
+    return kilobytes / 1024
+}
