@@ -21,6 +21,8 @@ let package = Package(
         .executable(name: "iomt", targets: ["iomt"]),
         .executable(name: "iomt-ingest", targets: ["iomt-ingest"]),
         .executable(name: "iomt-patient-state", targets: ["iomt-patient-state"]),
+        .executable(name: "iomt-asset-inventory", targets: ["iomt-asset-inventory"]),
+        .executable(name: "iomt-alerts", targets: ["iomt-alerts"]),
         .library(name: "ProjectionKit", targets: ["ProjectionKit"]),
     ],
     dependencies: [
@@ -120,6 +122,31 @@ let package = Package(
         .target(
             name: "Simulator",
             dependencies: ["Events"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AssetInventory",
+            dependencies: ["Events", "ProjectionKit", "ServiceSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Alerts",
+            dependencies: [
+                "Events", "Clinical", "ProjectionKit", "ServiceSupport", "PatientState", "AssetInventory", "Kafka",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "iomt-asset-inventory",
+            dependencies: ["AssetInventory", "ProjectionKit"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "iomt-alerts",
+            dependencies: ["Alerts", "ProjectionKit"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -1,4 +1,5 @@
 import Events
+import ProjectionKit
 
 /// A patient record as one JSON document (the `state` column):
 ///

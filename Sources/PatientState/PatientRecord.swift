@@ -1,5 +1,6 @@
 import Clinical
 import Events
+import ProjectionKit
 
 /// Admission status of a patient.
 public enum PatientStatus: String, Sendable, Equatable, CaseIterable {

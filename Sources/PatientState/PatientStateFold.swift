@@ -1,4 +1,5 @@
 import Events
+import ProjectionKit
 
 /// The pure fold of patient state: events in, records out, no I/O.
 ///
@@ -83,8 +84,9 @@ public struct PatientStateFold: Sendable {
         changedPatients.insert(patientID)
     }
 
-    /// The patient an event is about, if any.
-    func patient(of event: Event) -> String? {
+    /// The patient an event is about, if any (vitals without a patient id: the
+    /// device's current patient).
+    public func patient(of event: Event) -> String? {
         switch event.payload {
         case .vitalsObserved(let data):
             if let patient = data.patientId { return patient }
@@ -98,8 +100,8 @@ public struct PatientStateFold: Sendable {
     }
 
     /// Updates a device's assignment from an assignment event, newest wins. An
-    /// unassignment only clears the patient it names.
-    mutating func applyAssignment(_ event: Event) {
+    /// unassignment only clears the patient it names. Other events do nothing.
+    public mutating func applyAssignment(_ event: Event) {
         let candidate: Stamped<String?>
         let deviceID: String
         switch event.payload {

@@ -2,6 +2,7 @@ import Events
 import Kafka
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 import ServiceSupport
 
 /// A projection plugin: what it consumes and how it folds a batch of events into
@@ -32,6 +33,24 @@ public protocol Projection: Sendable {
     /// Applies one batch inside the runtime's transaction, which also advances the
     /// checkpoints: either both commit or neither does.
     func apply(_ events: [ProjectedEvent], in context: ProjectionContext) async throws
+    /// How often the runtime calls ``tick(in:)`` for time-driven rules; nil (the
+    /// default) for never. Ticks run between batches, in their own transaction,
+    /// only while the worker has caught up with its partitions, so a replay never
+    /// judges old events by the wall clock.
+    var tickInterval: Duration? { get }
+    /// Applies what has fallen due by ``ProjectionContext/now``.
+    func tick(in context: ProjectionContext) async throws
+    /// Extra services the worker runs next to the runtime (an outbox relay, …).
+    func services(configuration: WorkerConfiguration, postgres: PostgresClient, logger: Logger) throws -> [any Service]
+}
+
+extension Projection {
+    /// No ticks.
+    public var tickInterval: Duration? { nil }
+    /// Nothing falls due.
+    public func tick(in context: ProjectionContext) async throws {}
+    /// No extra services.
+    public func services(configuration: WorkerConfiguration, postgres: PostgresClient, logger: Logger) throws -> [any Service] { [] }
 }
 
 /// One decoded event of a batch and where it came from.
@@ -59,12 +78,16 @@ public final class ProjectionContext: @unchecked Sendable {
     public let logger: Logger
     /// The clock time the batch is applied at (for time-driven rules).
     public let now: EventTime
+    /// True when the worker had applied everything in its partitions before this
+    /// batch or tick (the log end it knew of).
+    public let caughtUp: Bool
     var deadLetters: [(ProjectedEvent, String)] = []
 
-    init(connection: PostgresConnection, logger: Logger, now: EventTime) {
+    init(connection: PostgresConnection, logger: Logger, now: EventTime, caughtUp: Bool = false) {
         self.connection = connection
         self.logger = logger
         self.now = now
+        self.caughtUp = caughtUp
     }
 
     /// Sends `event` to the dead-letter topic with `reason` (safe text, no patient

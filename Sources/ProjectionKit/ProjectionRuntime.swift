@@ -123,6 +123,14 @@ public final class ProjectionRuntime: Service, Sendable {
             }
             decoded.finish()
         }
+        let ticker = projection.tickInterval.map { interval in
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    await decoded.send(.tick)
+                }
+            }
+        }
         var loop = BatchLoop(runtime: self, consumer: consumer, producer: producer)
         await withGracefulShutdownHandler {
             await loop.run(decoded)
@@ -135,6 +143,7 @@ public final class ProjectionRuntime: Service, Sendable {
             if let idleConsumer { Task { await idleConsumer.close() } }
         }
         decoding.cancel()
+        ticker?.cancel()
         decoded.finish()
         await consumer.close()
         await producer.shutdown()
@@ -224,6 +233,8 @@ public final class ProjectionRuntime: Service, Sendable {
                     case .messages(let messages, let decoded):
                         try await handle(messages, decoded)
                         stop = await runtime.onProgress(Progress(applied: applied, positions: owned))
+                    case .tick:
+                        try await tick()
                     }
                 } catch {
                     // Only cancellation (stopping while retrying) gets here.
@@ -231,6 +242,24 @@ public final class ProjectionRuntime: Service, Sendable {
                 }
                 if stop { runtime.requestStop() }
                 guard runtime.endBatch() else { break }
+            }
+        }
+
+        /// True when every owned partition is applied up to the log end last seen.
+        var caughtUp: Bool {
+            !owned.isEmpty && owned.allSatisfy { partition, next in
+                guard let marks = consumer.cachedWatermarks(for: partition) else { return false }
+                return next >= marks.high
+            }
+        }
+
+        func tick() async throws {
+            guard caughtUp else { return }
+            let now = runtime.clock()
+            try await runtime.retrying("tick") {
+                try await runtime.postgres.withTransaction(logger: logger) { connection in
+                    try await projection.tick(in: ProjectionContext(connection: connection, logger: logger, now: now, caughtUp: true))
+                }
             }
         }
 
@@ -358,7 +387,7 @@ public final class ProjectionRuntime: Service, Sendable {
             try await runtime.postgres.withTransaction(logger: logger) { connection in
                 let fenced = try await Checkpoints.advance(projection: projection.name, ranges: batch.ranges, connection: connection, logger: logger)
                 if !fenced.isEmpty { throw FencedPartitions(partitions: fenced) }
-                let context = ProjectionContext(connection: connection, logger: logger, now: now)
+                let context = ProjectionContext(connection: connection, logger: logger, now: now, caughtUp: caughtUp)
                 if !batch.events.isEmpty {
                     try await projection.apply(batch.events, in: context)
                 }
@@ -381,6 +410,8 @@ enum DecodedEvent: Sendable {
     case revoked(KafkaRevocation)
     /// Messages and, for each, what decoding made of it.
     case messages([KafkaMessage], [DecodedMessage])
+    /// Time to run the projection's time-driven rules.
+    case tick
 }
 
 /// One decoded record.

@@ -71,6 +71,7 @@ public enum ProjectionWorker {
             logger: logger
         )
         application.addServices(postgres, runtime)
+        application.addServices(try projection.services(configuration: configuration, postgres: postgres, logger: logger))
         return (application, runtime)
     }
 

@@ -85,28 +85,51 @@ public struct DatabaseSettings: Sendable {
         return copy
     }
 
-    /// A PostgresNIO client configuration.
-    public func clientConfiguration() throws(ConfigurationError) -> PostgresClient.Configuration {
-        let tls: PostgresClient.Configuration.TLS
+    /// The TLS configuration of ``sslMode``: nil for `disable`, and whether TLS is
+    /// required.
+    private func tlsConfiguration() -> (configuration: TLSConfiguration, required: Bool)? {
         switch sslMode {
         case .disable:
-            tls = .disable
+            return nil
         case .prefer, .require:
             var configuration = TLSConfiguration.makeClientConfiguration()
             configuration.certificateVerification = .none
-            tls = sslMode == .prefer ? .prefer(configuration) : .require(configuration)
+            return (configuration, sslMode == .require)
         case .verifyCA, .verifyFull:
             var configuration = TLSConfiguration.makeClientConfiguration()
             configuration.certificateVerification = sslMode == .verifyFull ? .fullVerification : .noHostnameVerification
             if let path = sslRootCertificate {
                 configuration.trustRoots = .file(path)
             }
-            tls = .require(configuration)
+            return (configuration, true)
+        }
+    }
+
+    /// A PostgresNIO client (pool) configuration.
+    public func clientConfiguration() throws(ConfigurationError) -> PostgresClient.Configuration {
+        let tls: PostgresClient.Configuration.TLS
+        if let (configuration, required) = tlsConfiguration() {
+            tls = required ? .require(configuration) : .prefer(configuration)
+        } else {
+            tls = .disable
         }
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: tls
         )
         configuration.options.maximumConnections = maximumConnections
         return configuration
+    }
+
+    /// A single-connection configuration, for sessions that must not go back to a
+    /// pool (session-level advisory locks).
+    public func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS
+        if let (configuration, required) = tlsConfiguration() {
+            let context = try NIOSSLContext(configuration: configuration)
+            tls = required ? .require(context) : .prefer(context)
+        } else {
+            tls = .disable
+        }
+        return PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tls)
     }
 }

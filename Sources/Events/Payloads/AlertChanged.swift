@@ -41,9 +41,11 @@ public struct AlertChanged: EventData, Hashable {
     public var acknowledgedBy: String?
     /// When it resolved.
     public var resolvedAt: EventTime?
+    /// Facility of the patient or device, for scoping.
+    public var facilityId: String?
 
     /// Creates the payload.
-    public init(alertId: String, version: Int, rule: String, priority: AlarmPriority, status: Status, message: String, occurrences: Int, escalationLevel: Int, openedAt: EventTime, updatedAt: EventTime, patientId: String? = nil, deviceId: String? = nil, acknowledgedAt: EventTime? = nil, acknowledgedBy: String? = nil, resolvedAt: EventTime? = nil) {
+    public init(alertId: String, version: Int, rule: String, priority: AlarmPriority, status: Status, message: String, occurrences: Int, escalationLevel: Int, openedAt: EventTime, updatedAt: EventTime, patientId: String? = nil, deviceId: String? = nil, acknowledgedAt: EventTime? = nil, acknowledgedBy: String? = nil, resolvedAt: EventTime? = nil, facilityId: String? = nil) {
         self.alertId = alertId
         self.version = version
         self.rule = rule
@@ -59,6 +61,7 @@ public struct AlertChanged: EventData, Hashable {
         self.acknowledgedAt = acknowledgedAt
         self.acknowledgedBy = acknowledgedBy
         self.resolvedAt = resolvedAt
+        self.facilityId = facilityId
     }
 
     /// Keyed by alertId.
@@ -68,7 +71,7 @@ public struct AlertChanged: EventData, Hashable {
     public static func decode(_ value: JSONValue) throws(EventValidationError) -> AlertChanged {
         var alertId: String?, version: Int?, rule: String?, priority: AlarmPriority?, status: Status?, message: String?
         var occurrences: Int?, escalation: Int?, openedAt: EventTime?, updatedAt: EventTime?
-        var patientId: String?, deviceId: String?, acknowledgedAt: EventTime?, acknowledgedBy: String?, resolvedAt: EventTime?
+        var patientId: String?, deviceId: String?, acknowledgedAt: EventTime?, acknowledgedBy: String?, resolvedAt: EventTime?, facilityId: String?
         try FieldReader.members(of: value) { key, member throws(EventValidationError) in
             if key.isString("alertId") { try FieldReader.set(&alertId, FieldReader.identifier(member, "alertId"), "alertId") }
             else if key.isString("version") { try FieldReader.set(&version, FieldReader.integer(member, "version", in: 1...Int.max), "version") }
@@ -85,6 +88,7 @@ public struct AlertChanged: EventData, Hashable {
             else if key.isString("acknowledgedAt") { try FieldReader.set(&acknowledgedAt, FieldReader.time(member, "acknowledgedAt"), "acknowledgedAt") }
             else if key.isString("acknowledgedBy") { try FieldReader.set(&acknowledgedBy, FieldReader.label(member, "acknowledgedBy"), "acknowledgedBy") }
             else if key.isString("resolvedAt") { try FieldReader.set(&resolvedAt, FieldReader.time(member, "resolvedAt"), "resolvedAt") }
+            else if key.isString("facilityId") { try FieldReader.set(&facilityId, FieldReader.identifier(member, "facilityId"), "facilityId") }
         }
         return AlertChanged(
             alertId: try FieldReader.required(alertId, "alertId"),
@@ -98,7 +102,7 @@ public struct AlertChanged: EventData, Hashable {
             openedAt: try FieldReader.required(openedAt, "openedAt"),
             updatedAt: try FieldReader.required(updatedAt, "updatedAt"),
             patientId: patientId, deviceId: deviceId,
-            acknowledgedAt: acknowledgedAt, acknowledgedBy: acknowledgedBy, resolvedAt: resolvedAt
+            acknowledgedAt: acknowledgedAt, acknowledgedBy: acknowledgedBy, resolvedAt: resolvedAt, facilityId: facilityId
         )
     }
 
@@ -120,6 +124,7 @@ public struct AlertChanged: EventData, Hashable {
         writer.member("acknowledgedAt", acknowledgedAt?.rfc3339)
         writer.member("acknowledgedBy", acknowledgedBy)
         writer.member("resolvedAt", resolvedAt?.rfc3339)
+        writer.member("facilityId", facilityId)
         writer.endObject()
     }
 }

@@ -27,7 +27,7 @@ public struct Stamped<Value: Sendable & Equatable>: Sendable, Equatable {
 
 extension Optional {
     /// Replaces the wrapped stamped value with `candidate` if the candidate is newer.
-    mutating func keepNewer<Value>(_ candidate: Stamped<Value>) where Wrapped == Stamped<Value> {
+    public mutating func keepNewer<Value>(_ candidate: Stamped<Value>) where Wrapped == Stamped<Value> {
         if candidate.supersedes(self) { self = candidate }
     }
 }

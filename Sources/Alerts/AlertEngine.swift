@@ -1,0 +1,232 @@
+import AssetInventory
+import Clinical
+import Events
+import PatientState
+import ProjectionKit
+
+/// The rule engine: pure, no I/O. Evaluates a subject's rules at a time and
+/// returns the alert changes, each stamped with the time it became due (the end of
+/// a persistence delay, an escalation timeout, a hysteresis period) rather than
+/// the time it was noticed, so a restart or a rebuild reproduces the same alerts.
+public struct AlertEngine: Sendable {
+    /// The rules.
+    public let rules: AlertRules
+
+    /// An engine for `rules`.
+    public init(rules: AlertRules) {
+        self.rules = rules
+    }
+
+    /// What a rule's condition says at a time.
+    struct Condition {
+        enum State { case holds, cleared, unchanged }
+        var state: State
+        var priority: AlarmPriority = .low
+        var message = ""
+    }
+
+    func timing(_ rule: AlertRule) -> AlertRules.Timing {
+        switch rule {
+        case .news2High: rules.news2High
+        case .news2Medium: rules.news2Medium
+        case .news2SingleRed: rules.news2SingleRed
+        case .deviceAlarm: rules.deviceAlarm
+        case .deviceOffline: rules.deviceOffline
+        case .batteryLow: rules.batteryLow
+        }
+    }
+
+    func condition(_ rule: AlertRule, _ subject: AlertSubject, at now: EventTime) -> Condition {
+        switch rule {
+        case .news2High, .news2Medium, .news2SingleRed:
+            guard let patient = subject.patient, patient.status?.value != .discharged else { return Condition(state: .cleared) }
+            let score = patient.news2
+            switch rule {
+            case .news2High:
+                guard score.complete, score.total >= rules.news2HighThreshold else { return Condition(state: .cleared) }
+                return Condition(state: .holds, priority: .high, message: "NEWS2 \(score.total): high clinical risk, emergency response")
+            case .news2Medium:
+                guard score.complete, score.total >= rules.news2MediumThreshold, score.total < rules.news2HighThreshold else { return Condition(state: .cleared) }
+                return Condition(state: .holds, priority: .medium, message: "NEWS2 \(score.total): medium clinical risk, urgent response")
+            default:
+                let red = NEWS2Parameter.allCases.filter { score.subscores[$0] == 3 }
+                guard !red.isEmpty else { return Condition(state: .cleared) }
+                return Condition(state: .holds, priority: .medium, message: "NEWS2 parameter scoring 3: \(red.map(\.rawValue).joined(separator: ", "))")
+            }
+        case .deviceAlarm:
+            guard let alarm = subject.lastAlarm, now.microseconds - alarm.at.microseconds < rules.alarmWindow.microseconds else {
+                return Condition(state: .cleared)
+            }
+            return Condition(state: .holds, priority: alarm.value.priority, message: "\(alarm.value.code): \(alarm.value.message)")
+        case .deviceOffline:
+            guard let device = subject.device, let lastSeen = device.lastSeenAt, isActive(device) else { return Condition(state: .cleared) }
+            let limit = Int64(rules.offlineIntervals * device.heartbeatIntervalSeconds) * 1_000_000
+            guard now.microseconds - lastSeen.microseconds > limit else { return Condition(state: .cleared) }
+            let assigned = (device.assignment?.value ?? nil) != nil
+            return Condition(state: .holds, priority: assigned ? .medium : .low,
+                             message: "no event for \(rules.offlineIntervals) heartbeat intervals (\(rules.offlineIntervals * device.heartbeatIntervalSeconds) s)")
+        case .batteryLow:
+            guard let battery = subject.device?.battery?.value else { return Condition(state: .cleared) }
+            if battery < rules.batteryLowPercent {
+                return Condition(state: .holds, priority: battery < rules.batteryMediumPercent ? .medium : .low,
+                                 message: "battery \(FieldFormat.number(battery)) %")
+            }
+            return Condition(state: battery >= rules.batteryLowPercent + rules.batteryMarginPercent ? .cleared : .unchanged)
+        }
+    }
+
+    func isActive(_ device: DeviceRecord) -> Bool {
+        switch device.condition?.value.status {
+        case .retired, .maintenance: false
+        default: true
+        }
+    }
+
+    /// Evaluates every rule of `subject` at `now`. `alerts` holds the subject's
+    /// active alerts by id and is updated; each change is appended to `changes`.
+    public func evaluate(_ subject: inout AlertSubject, alerts: inout [String: AlertRecord], at now: EventTime, changes: inout [AlertRecord]) {
+        let now = max(subject.clock ?? now, now)
+        subject.clock = now
+        let patientID = subject.patient?.patientId
+        let deviceID = subject.device?.deviceId
+        for rule in subject.rules {
+            let timing = timing(rule)
+            var track = subject.tracks[rule] ?? RuleTrack()
+            let condition = timing.enabled ? condition(rule, subject, at: now) : Condition(state: .cleared)
+            if let id = track.alertId, var alert = alerts[id], alert.isActive {
+                func record(_ at: EventTime) {
+                    alert.snapshot.version += 1
+                    alert.snapshot.updatedAt = max(alert.snapshot.updatedAt, at)
+                    alert.snapshot.facilityId = subject.facilityId ?? alert.snapshot.facilityId
+                    changes.append(alert)
+                }
+                switch condition.state {
+                case .holds:
+                    if track.clearSince != nil {
+                        track.clearSince = nil
+                        alert.snapshot.occurrences += 1
+                        record(now)
+                    }
+                    if rule == .deviceAlarm, let alarm = subject.lastAlarm, alarm.at > (track.lastOccurrence ?? alarm.at) {
+                        track.lastOccurrence = alarm.at
+                        alert.snapshot.occurrences += 1
+                        alert.snapshot.priority = max(alert.snapshot.priority, alarm.value.priority)
+                        alert.snapshot.message = condition.message
+                        record(alarm.at)
+                    } else if rule != .deviceAlarm, condition.priority != alert.snapshot.priority || condition.message != alert.snapshot.message {
+                        alert.snapshot.priority = condition.priority
+                        alert.snapshot.message = condition.message
+                        record(now)
+                    }
+                case .cleared:
+                    if track.clearSince == nil { track.clearSince = now }
+                case .unchanged:
+                    break
+                }
+                // Escalations fall due before a pending resolution does.
+                let resolution = track.clearSince.map { $0.adding(timing.hysteresis) }
+                let horizon = min(now, resolution ?? now)
+                if alert.snapshot.status == .open, let timeout = rules.escalation(for: alert.snapshot.priority), timeout > .zero {
+                    while true {
+                        let due = alert.snapshot.openedAt.adding(timeout * (alert.snapshot.escalationLevel + 1))
+                        guard due <= horizon else { break }
+                        alert.snapshot.escalationLevel += 1
+                        record(due)
+                    }
+                }
+                if let resolution, resolution <= now {
+                    alert.snapshot.status = .resolved
+                    alert.snapshot.resolvedAt = resolution
+                    record(resolution)
+                    track = RuleTrack()
+                }
+                alerts[id] = alert
+            } else {
+                track.alertId = nil
+                track.clearSince = nil
+                if condition.state == .holds {
+                    let since = track.pendingSince ?? now
+                    track.pendingSince = since
+                    let due = since.adding(timing.persistence)
+                    if due <= now {
+                        let id = AlertRecord.id(rule: rule, subjectKey: subject.key, openedAt: due)
+                        var alert = AlertRecord(
+                            snapshot: AlertChanged(
+                                alertId: id, version: 1, rule: rule.rawValue, priority: condition.priority, status: .open, message: condition.message,
+                                occurrences: 1, escalationLevel: 0, openedAt: due, updatedAt: due,
+                                patientId: patientID ?? (subject.lastAlarm?.value.patientId ?? (subject.device?.assignment?.value ?? nil)),
+                                deviceId: deviceID, facilityId: subject.facilityId
+                            ),
+                            subjectKey: subject.key
+                        )
+                        if rule == .deviceAlarm { track.lastOccurrence = subject.lastAlarm?.at }
+                        changes.append(alert)
+                        if alert.snapshot.status == .open, let timeout = rules.escalation(for: alert.snapshot.priority), timeout > .zero {
+                            while alert.snapshot.openedAt.adding(timeout * (alert.snapshot.escalationLevel + 1)) <= now {
+                                alert.snapshot.escalationLevel += 1
+                                alert.snapshot.version += 1
+                                alert.snapshot.updatedAt = alert.snapshot.openedAt.adding(timeout * alert.snapshot.escalationLevel)
+                                changes.append(alert)
+                            }
+                        }
+                        alerts[id] = alert
+                        track.alertId = id
+                        track.pendingSince = nil
+                    }
+                } else if condition.state == .cleared {
+                    track.pendingSince = nil
+                }
+            }
+            subject.tracks[rule] = track.isEmpty ? nil : track
+        }
+    }
+
+    /// Acknowledges an active alert: its status, who and when.
+    public func acknowledge(_ alert: inout AlertRecord, by person: String, at time: EventTime) -> Bool {
+        guard alert.snapshot.status == .open else { return false }
+        alert.snapshot.status = .acknowledged
+        alert.snapshot.acknowledgedAt = time
+        alert.snapshot.acknowledgedBy = person
+        alert.snapshot.version += 1
+        alert.snapshot.updatedAt = max(alert.snapshot.updatedAt, time)
+        return true
+    }
+
+    /// The next time something about `subject` falls due (a persistence delay, a
+    /// hysteresis period, an escalation, a device going offline, an alarm window
+    /// ending), if any.
+    public func nextDue(_ subject: AlertSubject, alerts: [String: AlertRecord]) -> EventTime? {
+        var due: [EventTime] = []
+        for rule in subject.rules {
+            let timing = timing(rule)
+            guard timing.enabled else { continue }
+            let track = subject.tracks[rule] ?? RuleTrack()
+            if let since = track.pendingSince { due.append(since.adding(timing.persistence)) }
+            if let since = track.clearSince { due.append(since.adding(timing.hysteresis)) }
+            if let id = track.alertId, let alert = alerts[id], alert.snapshot.status == .open,
+               let timeout = rules.escalation(for: alert.snapshot.priority), timeout > .zero {
+                due.append(alert.snapshot.openedAt.adding(timeout * (alert.snapshot.escalationLevel + 1)))
+            }
+        }
+        if let device = subject.device, let lastSeen = device.lastSeenAt, isActive(device), rules.deviceOffline.enabled {
+            due.append(lastSeen.adding(.seconds(rules.offlineIntervals * device.heartbeatIntervalSeconds)).adding(.microseconds(1)))
+        }
+        if let alarm = subject.lastAlarm { due.append(alarm.at.adding(rules.alarmWindow)) }
+        let clock = subject.clock ?? EventTime(microseconds: 0)
+        return due.filter { $0 > clock }.min()
+    }
+}
+
+extension Duration {
+    var microseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+    }
+}
+
+/// Number formatting for messages.
+enum FieldFormat {
+    static func number(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
+    }
+}

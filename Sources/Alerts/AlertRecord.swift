@@ -1,0 +1,30 @@
+import Crypto
+import Events
+import Foundation
+
+/// One alert: the snapshot published on `iomt.alerts.v1` after every change, and
+/// the subject it is about.
+public struct AlertRecord: Sendable, Equatable {
+    /// The snapshot (``AlertChanged``).
+    public var snapshot: AlertChanged
+    /// The subject (`patient:<id>` or `device:<id>`).
+    public var subjectKey: String
+
+    /// Creates a record.
+    public init(snapshot: AlertChanged, subjectKey: String) {
+        self.snapshot = snapshot
+        self.subjectKey = subjectKey
+    }
+
+    /// The alert id.
+    public var id: String { snapshot.alertId }
+    /// True until resolved.
+    public var isActive: Bool { snapshot.status != .resolved }
+
+    /// A deterministic id: the same rule, subject and opening time give the same
+    /// id, so a rebuild reproduces the ids people acknowledged.
+    public static func id(rule: AlertRule, subjectKey: String, openedAt: EventTime) -> String {
+        let digest = SHA256.hash(data: Data("\(rule.rawValue)|\(subjectKey)|\(openedAt.microseconds)".utf8))
+        return "alrt-" + digest.prefix(12).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,182 @@
+import AssetInventory
+import Events
+import Foundation
+import Logging
+import PatientState
+import PostgresNIO
+import ProjectionKit
+import ServiceLifecycle
+import ServiceSupport
+
+/// The alerts projection (DESIGN §5): rules over patient and device state
+/// (``AlertRule``), one active alert per subject and rule with an occurrence count,
+/// persistence before opening, hysteresis before resolving, escalation while
+/// unacknowledged, acknowledgement through `iomt.alert.acknowledged.v1`.
+///
+/// The worker keeps the minimal patient and device state its rules need in its own
+/// schema (reusing the pure folds of the patient-state and asset-inventory
+/// plugins, never their tables), so it rebuilds on its own. Every change is written
+/// to `alerts.changes` in the same transaction, announced with `NOTIFY iomt_alerts`,
+/// and relayed to `iomt.alerts.v1` by ``OutboxRelay``.
+///
+/// Time-driven rules (offline devices, escalation, the end of persistence and
+/// hysteresis periods) run from ``tick(in:)`` once a second while the worker is
+/// caught up; event-driven evaluation uses event time. Changes are stamped with the
+/// time they fell due, so restarts and rebuilds give the same alerts.
+public struct AlertsProjection: Projection {
+    /// The rules.
+    public let engine: AlertEngine
+
+    /// A projection with `rules` (the defaults of DOMAIN.md unless configured).
+    public init(rules: AlertRules = AlertRules()) {
+        engine = AlertEngine(rules: rules)
+    }
+
+    /// `alerts`.
+    public var name: String { "alerts" }
+    /// `alerts`.
+    public var schema: String { "alerts" }
+    /// Device and care events.
+    public var topics: [EventTopic] { [.deviceEvents, .careEvents] }
+    /// Everything that changes a rule's inputs, and acknowledgements.
+    public var eventTypes: Set<EventType> {
+        Set(EventType.allCases.filter(\.isDeviceEvent)).union([.patientAdmitted, .patientTransferred, .patientDischarged, .patientAssessed, .alertAcknowledged])
+    }
+    /// The `alerts` schema.
+    public var migrations: [Migration] { AlertsStore.migrations }
+    /// Once a second.
+    public var tickInterval: Duration? { .seconds(1) }
+
+    /// The outbox relay.
+    public func services(configuration: WorkerConfiguration, postgres: PostgresClient, logger: Logger) throws -> [any Service] {
+        [OutboxRelay(database: configuration.database, kafka: configuration.kafka, logger: logger)]
+    }
+
+    /// Applies a batch: events fold into their subjects, rules are evaluated at
+    /// each event's time, acknowledgements change their alerts.
+    public func apply(_ batch: [ProjectedEvent], in context: ProjectionContext) async throws {
+        let events = batch.map(\.event)
+        var devices = Set<String>()
+        var patients = Set<String>()
+        var acknowledgements: [String] = []
+        for event in events {
+            if let device = event.payload.deviceId { devices.insert(device) }
+            switch event.payload {
+            case .vitalsObserved(let data): if let patient = data.patientId { patients.insert(patient) }
+            case .deviceAssigned(let data), .deviceUnassigned(let data): patients.insert(data.patientId)
+            case .patientAdmitted(let data), .patientTransferred(let data): patients.insert(data.patientId)
+            case .patientDischarged(let data): patients.insert(data.patientId)
+            case .patientAssessed(let data): patients.insert(data.patientId)
+            case .alertAcknowledged(let data): acknowledgements.append(data.alertId)
+            default: break
+            }
+        }
+        let acknowledged = try await AlertsStore.lookUp(acknowledgements, context: context)
+        var keys = Set(devices.map(AlertSubject.deviceKey)).union(patients.map(AlertSubject.patientKey)).union(acknowledged.values.map(\.subjectKey))
+        try await AlertsStore.lock(keys.sorted(), context: context)
+        var subjects = try await AlertsStore.loadSubjects(keys.sorted(), context: context)
+
+        // Vitals without a patient id belong to the device's current patient: find
+        // those patients with the devices' assignments, then lock and load them too.
+        var fold = PatientStateFold(assignments: assignments(in: subjects))
+        var attributed = Set<String>()
+        for event in events {
+            if let patient = fold.patient(of: event) { attributed.insert(patient) }
+            fold.applyAssignment(event)
+        }
+        let extra = attributed.map(AlertSubject.patientKey).filter { !keys.contains($0) }
+        if !extra.isEmpty {
+            try await AlertsStore.lock(extra.sorted(), context: context)
+            subjects.merge(try await AlertsStore.loadSubjects(extra, context: context)) { current, _ in current }
+            keys.formUnion(extra)
+        }
+        var alerts = try await AlertsStore.loadActiveAlerts(of: keys.sorted(), context: context)
+        for (id, alert) in acknowledged where alerts[id] == nil { alerts[id] = alert }
+
+        // Fold and evaluate, event by event.
+        fold = PatientStateFold(
+            patients: Dictionary(uniqueKeysWithValues: subjects.values.compactMap { $0.patient.map { ($0.patientId, $0) } }),
+            assignments: assignments(in: subjects)
+        )
+        var changes: [AlertRecord] = []
+        var touched = Set<String>()
+        for projected in batch {
+            let event = projected.event
+            if case .alertAcknowledged(let data) = event.payload {
+                guard var alert = alerts[data.alertId] else {
+                    context.deadLetter(projected, reason: "alert \(data.alertId) is unknown")
+                    continue
+                }
+                guard alert.isActive else {
+                    context.deadLetter(projected, reason: "alert \(data.alertId) is already resolved")
+                    continue
+                }
+                if engine.acknowledge(&alert, by: data.by, at: event.time) {
+                    alerts[alert.id] = alert
+                    changes.append(alert)
+                    touched.insert(alert.subjectKey)
+                }
+                continue
+            }
+            let patient = fold.patient(of: event)
+            fold.apply(event)
+            if let deviceID = event.payload.deviceId {
+                let key = AlertSubject.deviceKey(deviceID)
+                var subject = subjects[key] ?? AlertSubject(key: key)
+                subject.device?.apply(event)
+                if case .deviceAlarm(let alarm) = event.payload {
+                    subject.lastAlarm.keepNewer(Stamped(alarm, at: event.time, eventId: event.id))
+                }
+                engine.evaluate(&subject, alerts: &alerts, at: event.time, changes: &changes)
+                subjects[key] = subject
+                touched.insert(key)
+            }
+            if let patient, let record = fold.patients[patient] {
+                let key = AlertSubject.patientKey(patient)
+                var subject = subjects[key] ?? AlertSubject(key: key)
+                subject.patient = record
+                engine.evaluate(&subject, alerts: &alerts, at: event.time, changes: &changes)
+                subjects[key] = subject
+                touched.insert(key)
+            }
+        }
+        try await save(touched, subjects: subjects, alerts: alerts, changes: changes, context: context)
+    }
+
+    /// Evaluates the subjects whose rules fell due by the clock.
+    public func tick(in context: ProjectionContext) async throws {
+        let keys = try await AlertsStore.dueSubjects(at: context.now, limit: 1000, context: context)
+        guard !keys.isEmpty else { return }
+        try await AlertsStore.lock(keys.sorted(), context: context)
+        var subjects = try await AlertsStore.loadSubjects(keys, context: context)
+        var alerts = try await AlertsStore.loadActiveAlerts(of: keys, context: context)
+        var changes: [AlertRecord] = []
+        for key in keys {
+            guard var subject = subjects[key] else { continue }
+            engine.evaluate(&subject, alerts: &alerts, at: context.now, changes: &changes)
+            subjects[key] = subject
+        }
+        try await save(Set(keys), subjects: subjects, alerts: alerts, changes: changes, context: context)
+    }
+
+    private func save(_ touched: Set<String>, subjects: [String: AlertSubject], alerts: [String: AlertRecord], changes: [AlertRecord], context: ProjectionContext) async throws {
+        let bySubject = Dictionary(grouping: alerts.values, by: \.subjectKey)
+        let rows = touched.sorted().compactMap { key in
+            subjects[key].map { subject in
+                (subject, engine.nextDue(subject, alerts: Dictionary(uniqueKeysWithValues: (bySubject[key] ?? []).map { ($0.id, $0) })))
+            }
+        }
+        try await AlertsStore.save(subjects: rows, context: context)
+        try await AlertsStore.save(changes: changes, context: context)
+    }
+
+    private func assignments(in subjects: [String: AlertSubject]) -> [String: DeviceAssignmentRecord] {
+        var result: [String: DeviceAssignmentRecord] = [:]
+        for subject in subjects.values {
+            if let device = subject.device, let assignment = device.assignment {
+                result[device.deviceId] = DeviceAssignmentRecord(deviceId: device.deviceId, patient: assignment)
+            }
+        }
+        return result
+    }
+}

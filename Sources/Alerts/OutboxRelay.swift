@@ -1,0 +1,92 @@
+import Events
+import Foundation
+import Kafka
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import ServiceSupport
+
+/// Relays alert changes from `alerts.changes` to `iomt.alerts.v1` as
+/// `iomt.alert.changed.v1` (CloudEvents binary mode, key = alertId).
+///
+/// Crash-safe: a change is marked relayed only after Kafka acknowledged it, so a
+/// crash repeats changes but never loses one. The event id is
+/// `<alertId>-v<version>`, so a repeated change carries the same id and version
+/// and consumers drop it. Per alert, versions go out in order: one relay runs at a
+/// time (a PostgreSQL session advisory lock elects it among the workers), rows go
+/// in sequence order, and a subject's changes commit in version order.
+public struct OutboxRelay: Service {
+    static let lockKey: Int64 = 0x696F_6D74_7265_6C61  // "iomtrela"
+
+    let database: DatabaseSettings
+    let kafka: KafkaSettings
+    let logger: Logger
+    /// How often an idle relay looks for changes. Default 50 ms.
+    var idleInterval: Duration = .milliseconds(50)
+
+    /// Creates the relay.
+    public init(database: DatabaseSettings, kafka: KafkaSettings, logger: Logger) {
+        self.database = database
+        self.kafka = kafka
+        self.logger = logger
+    }
+
+    /// Relays until shutdown, retrying after failures.
+    public func run() async throws {
+        let producer = try KafkaProducer(configuration: kafka.producerConfiguration(clientID: "iomt-alerts-relay"), logger: logger)
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await relayWhileLeader(producer)
+                } catch {
+                    if Task.isCancelled { break }
+                    logger.warning("alert relay interrupted; retrying", metadata: ["error": "\(String(describing: type(of: error)))"])
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        await producer.shutdown()
+    }
+
+    /// Takes the relay lock on a connection of its own (closing the connection
+    /// releases it), then relays until an error or cancellation.
+    private func relayWhileLeader(_ producer: KafkaProducer) async throws {
+        let connection = try await PostgresConnection.connect(configuration: database.connectionConfiguration(), id: 1, logger: logger)
+        do {
+            var leader = false
+            for try await locked in try await connection.query("SELECT pg_try_advisory_lock(\(Self.lockKey))", logger: logger).decode(Bool.self) {
+                leader = locked
+            }
+            while leader, !Task.isCancelled {
+                let sent = try await relayOnce(connection, producer: producer)
+                if sent == 0 { try await Task.sleep(for: idleInterval) }
+            }
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try? await connection.close()
+    }
+
+    /// Sends the oldest unrelayed changes and marks them relayed. Returns how many.
+    func relayOnce(_ connection: PostgresConnection, producer: KafkaProducer) async throws -> Int {
+        var sequences: [Int64] = []
+        var records: [KafkaProducerRecord] = []
+        let document = JSONDocument()
+        for try await (seq, snapshot) in try await connection.query(
+            "SELECT seq, snapshot::text FROM alerts.changes WHERE NOT relayed ORDER BY seq LIMIT 500", logger: logger
+        ).decode((Int64, String).self) {
+            let change = try document.parse(Array(snapshot.utf8)) { root in try AlertChanged.decode(root) }
+            let event = Event(id: "\(change.alertId)-v\(change.version)", source: "urn:iomt:alerts", time: change.updatedAt, payload: .alertChanged(change))
+            records.append(KafkaProducerRecord(
+                topic: EventTopic.alerts.name, key: EventRecord.key(for: event), value: Array(snapshot.utf8),
+                headers: EventRecord.headers(for: event, as: KafkaHeader.self)
+            ))
+            sequences.append(seq)
+        }
+        guard !records.isEmpty else { return 0 }
+        for result in await producer.send(records, timeout: .seconds(30)) { _ = try result.get() }
+        try await connection.query("UPDATE alerts.changes SET relayed = true WHERE seq = ANY(\(sequences))", logger: logger)
+        return records.count
+    }
+}
