@@ -139,6 +139,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "WorkerTestSupport",
+            dependencies: ["Events", "Kafka", "ServiceSupport", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "iomt-asset-inventory",
             dependencies: ["AssetInventory", "ProjectionKit"],
@@ -206,12 +211,21 @@ let package = Package(
             name: "PatientStateTests",
             dependencies: [
                 "PatientState",
+                "WorkerTestSupport",
                 "Simulator",
                 "ProjectionKit",
                 "ServiceSupport",
                 "Events",
                 "Kafka",
                 "Clinical",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AlertsTests",
+            dependencies: [
+                "Alerts", "AssetInventory", "PatientState", "ProjectionKit", "WorkerTestSupport", "Simulator", "Events", "Kafka", "ServiceSupport", "Clinical",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings

@@ -23,6 +23,10 @@ public struct AlertEngine: Sendable {
         var state: State
         var priority: AlarmPriority = .low
         var message = ""
+        /// When the state began, when known exactly (a device went silent at its
+        /// last event plus the offline limit; an alarm's window ended), so a change
+        /// noticed late by the clock is stamped with the time it happened.
+        var since: EventTime?
     }
 
     func timing(_ rule: AlertRule) -> AlertRules.Timing {
@@ -54,8 +58,9 @@ public struct AlertEngine: Sendable {
                 return Condition(state: .holds, priority: .medium, message: "NEWS2 parameter scoring 3: \(red.map(\.rawValue).joined(separator: ", "))")
             }
         case .deviceAlarm:
-            guard let alarm = subject.lastAlarm, now.microseconds - alarm.at.microseconds < rules.alarmWindow.microseconds else {
-                return Condition(state: .cleared)
+            guard let alarm = subject.lastAlarm else { return Condition(state: .cleared) }
+            guard now.microseconds - alarm.at.microseconds < rules.alarmWindow.microseconds else {
+                return Condition(state: .cleared, since: alarm.at.adding(rules.alarmWindow))
             }
             return Condition(state: .holds, priority: alarm.value.priority, message: "\(alarm.value.code): \(alarm.value.message)")
         case .deviceOffline:
@@ -64,7 +69,8 @@ public struct AlertEngine: Sendable {
             guard now.microseconds - lastSeen.microseconds > limit else { return Condition(state: .cleared) }
             let assigned = (device.assignment?.value ?? nil) != nil
             return Condition(state: .holds, priority: assigned ? .medium : .low,
-                             message: "no event for \(rules.offlineIntervals) heartbeat intervals (\(rules.offlineIntervals * device.heartbeatIntervalSeconds) s)")
+                             message: "no event for \(rules.offlineIntervals) heartbeat intervals (\(rules.offlineIntervals * device.heartbeatIntervalSeconds) s)",
+                             since: lastSeen.adding(.microseconds(limit)))
         case .batteryLow:
             guard let battery = subject.device?.battery?.value else { return Condition(state: .cleared) }
             if battery < rules.batteryLowPercent {
@@ -119,7 +125,7 @@ public struct AlertEngine: Sendable {
                         record(now)
                     }
                 case .cleared:
-                    if track.clearSince == nil { track.clearSince = now }
+                    if track.clearSince == nil { track.clearSince = min(condition.since ?? now, now) }
                 case .unchanged:
                     break
                 }
@@ -145,7 +151,7 @@ public struct AlertEngine: Sendable {
                 track.alertId = nil
                 track.clearSince = nil
                 if condition.state == .holds {
-                    let since = track.pendingSince ?? now
+                    let since = track.pendingSince ?? min(condition.since ?? now, now)
                     track.pendingSince = since
                     let due = since.adding(timing.persistence)
                     if due <= now {

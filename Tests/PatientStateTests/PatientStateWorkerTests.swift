@@ -6,6 +6,7 @@ import PatientState
 import PostgresNIO
 import ServiceSupport
 import Testing
+import WorkerTestSupport
 
 @Suite("Patient-state worker against Kafka and PostgreSQL", .serialized, .timeLimit(.minutes(5)))
 struct PatientStateWorkerTests {
@@ -141,26 +142,3 @@ struct PatientStateWorkerTests {
     }
 }
 
-/// Polls `body` every 200 ms until it returns a value (30 s at most).
-func eventually<T>(timeout: Duration = .seconds(30), _ body: () async throws -> T?) async throws -> T? {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if let value = try? await body() { return value }
-        try await Task.sleep(for: .milliseconds(200))
-    }
-    return try await body()
-}
-
-/// Produces `key|value` lines with kcat and constant headers.
-func kcat(_ environment: WorkerEnvironment, topic: String, lines: [String], headers: [String]) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["kcat", "-P", "-b", environment.broker.bootstrapServers, "-t", topic, "-K", "|", "-q"] + headers.flatMap { ["-H", $0] }
-    let input = Pipe()
-    process.standardInput = input
-    try process.run()
-    input.fileHandleForWriting.write(Data((lines.joined(separator: "\n") + "\n").utf8))
-    try input.fileHandleForWriting.close()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0)
-}

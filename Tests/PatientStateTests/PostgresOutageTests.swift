@@ -3,6 +3,7 @@ import Simulator
 import Foundation
 import Kafka
 import Testing
+import WorkerTestSupport
 
 /// A PostgreSQL cluster of its own (ops/dev-postgres.sh on another port), so
 /// stopping it disturbs no other test.

@@ -1,0 +1,202 @@
+import Events
+import Foundation
+import Kafka
+import Logging
+import PostgresNIO
+import ServiceSupport
+
+/// The repository root, found from this file's path.
+public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// A logger that only reports errors.
+public func quietLogger(_ label: String = "test") -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = .error
+    return logger
+}
+
+/// The folder holding the built executables (`IOMT_BIN` from ops/test.sh, else
+/// the debug build folder).
+public var binFolder: URL {
+    if let bin = ProcessInfo.processInfo.environment["IOMT_BIN"] { return URL(fileURLWithPath: bin) }
+    return repositoryRoot.appendingPathComponent(".build/debug")
+}
+
+/// A private database on the test PostgreSQL server, dropped afterwards.
+public struct TestDatabase: Sendable {
+    /// Connection settings of the database.
+    public let settings: DatabaseSettings
+    /// The database URL.
+    public let url: String
+    /// The database name.
+    public let name: String
+
+    /// Creates a database on `server` (default `DATABASE_URL`'s server).
+    public static func create(on server: String? = nil) async throws -> TestDatabase {
+        guard let base = server ?? ProcessInfo.processInfo.environment["DATABASE_URL"] else {
+            throw HarnessError("DATABASE_URL is not set (ops/test.sh sets it)")
+        }
+        let admin = try DatabaseSettings(url: base)
+        let name = "iomt_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        _ = try await PostgresClient.withClient(admin, logger: quietLogger()) { client in
+            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+        }
+        var components = URLComponents(string: base)!
+        components.path = "/" + name
+        let url = components.string!
+        return TestDatabase(settings: try DatabaseSettings(url: url), url: url, name: name, server: base)
+    }
+
+    /// The server's URL (for dropping the database).
+    public let server: String
+
+    /// Drops the database.
+    public func drop() async {
+        guard let admin = try? DatabaseSettings(url: server) else { return }
+        _ = try? await PostgresClient.withClient(admin, logger: quietLogger()) { client in
+            try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
+        }
+    }
+
+    /// Runs `body` with a client of the database.
+    public func withClient<T: Sendable>(_ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        try await PostgresClient.withClient(settings, logger: quietLogger(), body)
+    }
+}
+
+/// A worker executable run as a child process, killable with SIGKILL.
+public final class WorkerProcess: @unchecked Sendable {
+    // @unchecked: the process is started once and then only signalled.
+    /// The process.
+    public let process = Process()
+
+    /// Starts `executable` from ``binFolder`` with `environment` added.
+    public init(executable: String, environment: [String: String]) throws {
+        process.executableURL = binFolder.appendingPathComponent(executable)
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        // Worker logs go to a file, for reading when a test fails.
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("iomt-test-\(executable)-\(UUID().uuidString.prefix(8)).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        self.log = log
+        try process.run()
+    }
+
+    /// Where the worker's output goes.
+    public let log: URL
+
+    /// SIGKILL: no chance to finish anything.
+    public func kill() {
+        guard process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// SIGTERM: graceful shutdown.
+    public func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit { kill() }
+}
+
+/// A private Kafka (mock cluster with the contract's topics) and database.
+public struct WorkerEnvironment: Sendable {
+    /// The mock cluster with the contract's topics.
+    public let broker: DevBroker
+    /// The private database.
+    public let database: TestDatabase
+
+    /// Starts a broker and creates a database (on `server`, default `DATABASE_URL`).
+    public static func make(postgres server: String? = nil) async throws -> WorkerEnvironment {
+        WorkerEnvironment(broker: try DevBroker(brokers: 1, logger: quietLogger()), database: try await TestDatabase.create(on: server))
+    }
+
+    /// Environment variables pointing a worker at this environment.
+    public func variables(extra: [String: String] = [:]) -> [String: String] {
+        [
+            "KAFKA_BROKERS": broker.bootstrapServers,
+            "DATABASE_URL": database.url,
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": "0",
+            "LOG_LEVEL": ProcessInfo.processInfo.environment["IOMT_TEST_WORKER_LOG_LEVEL"] ?? "info",
+            "LOG_FORMAT": "text",
+            "WORKER_SESSION_TIMEOUT_MS": "6000",
+            "WORKER_BATCH_MAX_EVENTS": "1000",
+        ].merging(extra) { _, new in new }
+    }
+
+    /// Starts a worker executable against this environment.
+    public func worker(_ executable: String = "iomt-patient-state", extra: [String: String] = [:]) throws -> WorkerProcess {
+        try WorkerProcess(executable: executable, environment: variables(extra: extra))
+    }
+
+    /// A producer for the broker.
+    public func producer() throws -> KafkaProducer {
+        var configuration = KafkaProducerConfiguration(bootstrapServers: broker.bootstrapServers)
+        configuration.linger = .milliseconds(2)
+        return try KafkaProducer(configuration: configuration, logger: quietLogger())
+    }
+
+    /// Produces events in order; returns the log end per partition.
+    @discardableResult
+    public func produce(_ events: [Event], with producer: KafkaProducer) async throws -> [KafkaTopicPartition: Int64] {
+        let records = events.map { event in
+            KafkaProducerRecord(topic: event.type.topic.name, key: EventRecord.key(for: event), value: EventRecord.value(for: event), headers: EventRecord.headers(for: event, as: KafkaHeader.self))
+        }
+        var ends: [KafkaTopicPartition: Int64] = [:]
+        for result in await producer.send(records) {
+            let report = try result.get()
+            let partition = KafkaTopicPartition(topic: report.topic, partition: report.partition)
+            ends[partition] = max(ends[partition] ?? 0, report.offset + 1)
+        }
+        return ends
+    }
+
+    /// Waits until the projection's checkpoints reach `ends`.
+    public func waitForCheckpoints(_ ends: [KafkaTopicPartition: Int64], projection: String = "patient-state", timeout: Duration = .seconds(120)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let positions = (try? await checkpoints(projection: projection)) ?? [:]
+            if ends.allSatisfy({ positions[$0.key] ?? -1 >= $0.value }) { return }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        let positions = (try? await checkpoints(projection: projection)) ?? [:]
+        throw HarnessError("checkpoints did not reach the log end: \(positions.count) partitions at \(positions.values.reduce(0, +)) of \(ends.values.reduce(0, +))")
+    }
+
+    /// The checkpoints of a projection.
+    public func checkpoints(projection: String) async throws -> [KafkaTopicPartition: Int64] {
+        try await database.withClient { client in
+            var result: [KafkaTopicPartition: Int64] = [:]
+            for try await (topic, partition, offset) in try await client.query(
+                "SELECT topic, partition, next_offset FROM iomt_runtime.checkpoints WHERE projection = \(projection)"
+            ).decode((String, Int, Int64).self) {
+                result[KafkaTopicPartition(topic: topic, partition: Int32(partition))] = offset
+            }
+            return result
+        }
+    }
+
+    /// Stops the broker and drops the database.
+    public func tearDown() async {
+        broker.shutdown()
+        await database.drop()
+    }
+}
+
+
+/// A failure of the test harness, with what went wrong.
+public struct HarnessError: Error, CustomStringConvertible {
+    /// What went wrong.
+    public let description: String
+
+    /// Creates an error.
+    public init(_ description: String) {
+        self.description = description
+    }
+}
