@@ -177,6 +177,8 @@ let package = Package(
                 "IngestService",
                 "ProjectionKit",
                 "PatientState",
+                "AssetInventory",
+                "Alerts",
                 "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -228,6 +230,11 @@ let package = Package(
                 "Alerts", "AssetInventory", "PatientState", "ProjectionKit", "WorkerTestSupport", "Simulator", "Events", "Kafka", "ServiceSupport", "Clinical",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AssetInventoryTests",
+            dependencies: ["AssetInventory", "WorkerTestSupport", "Simulator", "Events", "Kafka", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

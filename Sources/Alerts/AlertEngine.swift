@@ -144,7 +144,7 @@ public struct AlertEngine: Sendable {
                     alert.snapshot.status = .resolved
                     alert.snapshot.resolvedAt = resolution
                     record(resolution)
-                    track = RuleTrack()
+                    track = RuleTrack(opened: track.opened)
                 }
                 alerts[id] = alert
             } else {
@@ -155,7 +155,8 @@ public struct AlertEngine: Sendable {
                     track.pendingSince = since
                     let due = since.adding(timing.persistence)
                     if due <= now {
-                        let id = AlertRecord.id(rule: rule, subjectKey: subject.key, openedAt: due)
+                        track.opened += 1
+                        let id = AlertRecord.id(rule: rule, subjectKey: subject.key, openedAt: due, sequence: track.opened)
                         var alert = AlertRecord(
                             snapshot: AlertChanged(
                                 alertId: id, version: 1, rule: rule.rawValue, priority: condition.priority, status: .open, message: condition.message,

@@ -21,10 +21,11 @@ public struct AlertRecord: Sendable, Equatable {
     /// True until resolved.
     public var isActive: Bool { snapshot.status != .resolved }
 
-    /// A deterministic id: the same rule, subject and opening time give the same
-    /// id, so a rebuild reproduces the ids people acknowledged.
-    public static func id(rule: AlertRule, subjectKey: String, openedAt: EventTime) -> String {
-        let digest = SHA256.hash(data: Data("\(rule.rawValue)|\(subjectKey)|\(openedAt.microseconds)".utf8))
+    /// A deterministic id: the same rule, subject, opening time and count of
+    /// earlier alerts give the same id, so a rebuild reproduces the ids people
+    /// acknowledged.
+    public static func id(rule: AlertRule, subjectKey: String, openedAt: EventTime, sequence: Int) -> String {
+        let digest = SHA256.hash(data: Data("\(rule.rawValue)|\(subjectKey)|\(openedAt.microseconds)|\(sequence)".utf8))
         return "alrt-" + digest.prefix(12).map { String(format: "%02x", $0) }.joined()
     }
 }

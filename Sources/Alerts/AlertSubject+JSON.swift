@@ -38,6 +38,7 @@ extension AlertSubject {
             writer.member("clearSince", track.clearSince.map { Int($0.microseconds) })
             writer.member("alertId", track.alertId)
             writer.member("lastOccurrence", track.lastOccurrence.map { Int($0.microseconds) })
+            writer.member("opened", track.opened)
             writer.endObject()
         }
         writer.endObject()
@@ -64,6 +65,7 @@ extension AlertSubject {
             track.clearSince = time(value["clearSince"])
             track.alertId = value["alertId"]?.string
             track.lastOccurrence = time(value["lastOccurrence"])
+            track.opened = value["opened"]?.number.map { Int($0) } ?? 0
             tracks[rule] = track
         }
         clock = time(json["clock"])

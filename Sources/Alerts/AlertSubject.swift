@@ -13,11 +13,16 @@ public struct RuleTrack: Sendable, Equatable {
     public var alertId: String?
     /// The newest occurrence counted (alarms).
     public var lastOccurrence: EventTime?
+    /// How many alerts this rule opened for the subject (part of each alert's id,
+    /// so an alert reopened at the same time gets a new id).
+    public var opened = 0
 
-    /// A rule with nothing pending.
-    public init() {}
+    /// A rule with nothing pending, having opened `opened` alerts.
+    public init(opened: Int = 0) {
+        self.opened = opened
+    }
 
-    var isEmpty: Bool { pendingSince == nil && clearSince == nil && alertId == nil && lastOccurrence == nil }
+    var isEmpty: Bool { pendingSince == nil && clearSince == nil && alertId == nil && lastOccurrence == nil && opened == 0 }
 }
 
 /// A patient or device as the alerts worker sees it: the minimal state its rules

@@ -47,9 +47,11 @@ public struct AlertsProjection: Projection {
     /// Once a second.
     public var tickInterval: Duration? { .seconds(1) }
 
-    /// The outbox relay.
+    /// The outbox relay, unless `ALERTS_RELAY=off` (a second worker set on the same
+    /// topics, e.g. a comparison run, must not publish).
     public func services(configuration: WorkerConfiguration, postgres: PostgresClient, logger: Logger) throws -> [any Service] {
-        [OutboxRelay(database: configuration.database, kafka: configuration.kafka, logger: logger)]
+        if ProcessInfo.processInfo.environment["ALERTS_RELAY"] == "off" { return [] }
+        return [OutboxRelay(database: configuration.database, kafka: configuration.kafka, logger: logger)]
     }
 
     /// Applies a batch: events fold into their subjects, rules are evaluated at

@@ -34,8 +34,10 @@ public struct PatientWorkload: Sendable {
     var sequence = 0
     let run = UUID().uuidString.prefix(8)
 
-    /// A workload over `patients` patients and `devices` devices.
-    public init(patients: Int, devices: Int, seed: UInt64) {
+    /// A workload over `patients` patients and `devices` devices, its event times
+    /// starting at `start` (default 2025-11-25T10:00:00Z).
+    public init(patients: Int, devices: Int, seed: UInt64, start: EventTime = EventTime(microseconds: 1_764_064_800_000_000)) {
+        self.clock = start.microseconds
         self.patients = patients
         self.devices = devices
         self.random = SeededRandom(state: seed)
@@ -89,7 +91,12 @@ public struct PatientWorkload: Sendable {
         case 40..<42:
             return event(.patientDischarged(PatientDischarged(patientId: patientID)))
         case 42..<60:
-            return event(.deviceHeartbeat(DeviceHeartbeat(deviceId: deviceID, batteryPercent: Double(roll % 100))))
+            return event(.deviceHeartbeat(DeviceHeartbeat(deviceId: deviceID, batteryPercent: Double(Int.random(in: 5...100, using: &random)))))
+        case 60..<70:
+            return event(.deviceAlarm(DeviceAlarm(
+                deviceId: deviceID, code: ["ASY", "VTACH", "LEADOFF", "SPO2LOW"].randomElement(using: &random)!,
+                priority: AlarmPriority.allCases.randomElement(using: &random)!, message: "device alarm"
+            )))
         default:
             let observations = [
                 Observation(code: "8867-4", value: Double(Int.random(in: 40...140, using: &random)), unit: "/min"),

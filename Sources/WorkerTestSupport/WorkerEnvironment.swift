@@ -111,6 +111,12 @@ public struct WorkerEnvironment: Sendable {
     /// The private database.
     public let database: TestDatabase
 
+    /// An environment over an existing broker and database.
+    public init(broker: DevBroker, database: TestDatabase) {
+        self.broker = broker
+        self.database = database
+    }
+
     /// Starts a broker and creates a database (on `server`, default `DATABASE_URL`).
     public static func make(postgres server: String? = nil) async throws -> WorkerEnvironment {
         WorkerEnvironment(broker: try DevBroker(brokers: 1, logger: quietLogger()), database: try await TestDatabase.create(on: server))

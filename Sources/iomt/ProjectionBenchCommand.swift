@@ -2,6 +2,8 @@ import ArgumentParser
 import Events
 import Foundation
 import Kafka
+import Alerts
+import AssetInventory
 import Logging
 import PatientState
 import PostgresNIO
@@ -26,7 +28,7 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(help: "Projection to measure: patient-state.")
+    @Option(help: "Projection to measure: patient-state, asset-inventory or alerts.")
     var projection: String = "patient-state"
 
     @Option(help: "Events to preload.")
@@ -80,7 +82,9 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
     static func projection(named name: String) throws -> any Projection {
         switch name {
         case "patient-state": PatientStateProjection()
-        default: throw ValidationError("unknown projection \(name)")
+        case "asset-inventory": AssetInventoryProjection()
+        case "alerts": AlertsProjection()
+        default: throw ValidationError("unknown projection \(name): use patient-state, asset-inventory or alerts")
         }
     }
 

@@ -196,7 +196,7 @@ struct AlertEngineTests {
         once.evaluate(at: 0)
         once.evaluate(at: 500)
         #expect(often.alert(.news2High) == once.alert(.news2High))
-        #expect(often.alert(.news2High)?.alertId == AlertRecord.id(rule: .news2High, subjectKey: "patient:p1", openedAt: at(0)))
+        #expect(often.alert(.news2High)?.alertId == AlertRecord.id(rule: .news2High, subjectKey: "patient:p1", openedAt: at(0), sequence: 1))
         // The same changes per alert, in the same order (alerts interleave by due time).
         let order = { (a: AlertRecord, b: AlertRecord) in (a.id, a.snapshot.version) < (b.id, b.snapshot.version) }
         #expect(often.changes.sorted(by: order).map(\.snapshot) == once.changes.sorted(by: order).map(\.snapshot))
