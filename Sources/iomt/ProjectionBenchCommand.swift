@@ -60,13 +60,14 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         var workload = PatientWorkload(patients: patients, devices: devices, seed: 2026)
         var stream = workload.setup()
         stream += workload.stream(max(0, events - stream.count))
-        let ends = try await preload(stream, bootstrap: broker.bootstrapServers, logger: logger)
+        let topics = Set(plugin.topics.map(\.name))
+        let ends = try await preload(stream, bootstrap: broker.bootstrapServers, logger: logger).filter { topics.contains($0.key.topic) }
         let total = ends.values.reduce(0, +)
-        print("preloaded \(total) records")
+        print("preloaded \(stream.count) events, \(total) on the projection's topics")
 
         let decodeRate = try await consumeAndDecode(bootstrap: broker.bootstrapServers, topics: plugin.topics, expected: Int(total), logger: logger)
         let worker = try await workerCatchUp(plugin, bootstrap: broker.bootstrapServers, ends: ends, logger: logger)
-        let naive = try await naiveProjector(plugin, events: Array(stream.prefix(naiveEvents)), logger: logger)
+        let naive = try await naiveProjector(plugin, events: Array(stream.lazy.filter { plugin.eventTypes.contains($0.type) }.prefix(naiveEvents)), logger: logger)
 
         print("")
         print(row("pass", "events/s", "ratio"))
