@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "iomt-patient-state", targets: ["iomt-patient-state"]),
         .executable(name: "iomt-asset-inventory", targets: ["iomt-asset-inventory"]),
         .executable(name: "iomt-alerts", targets: ["iomt-alerts"]),
+        .executable(name: "iomt-query", targets: ["iomt-query"]),
         .library(name: "ProjectionKit", targets: ["ProjectionKit"]),
     ],
     dependencies: [
@@ -157,6 +158,22 @@ let package = Package(
         .executableTarget(
             name: "iomt-patient-state",
             dependencies: ["PatientState", "ProjectionKit"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "QueryService",
+            dependencies: [
+                "Events", "Kafka", "ServiceSupport", "PatientState", "AssetInventory", "Alerts",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "iomt-query",
+            dependencies: ["QueryService", "ServiceSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

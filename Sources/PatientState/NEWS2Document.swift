@@ -4,8 +4,9 @@ import Events
 /// The NEWS2 JSON stored with a patient and returned by the query API:
 /// `{total, risk, complete, missing, stale, scale, subscores, monitoring, at}`.
 public enum NEWS2Document {
-    /// The JSON object for `score`.
-    public static func json(_ score: NEWS2Score) -> [UInt8] {
+    /// The JSON object for `score`; `nullTime` writes `"at": null` when there is no
+    /// reading (instead of leaving `at` out).
+    public static func json(_ score: NEWS2Score, nullTime: Bool = false) -> [UInt8] {
         var writer = JSONWriter(capacity: 256)
         writer.beginObject()
         writer.member("total", score.total)
@@ -27,7 +28,12 @@ public enum NEWS2Document {
         }
         writer.endObject()
         writer.member("monitoring", score.monitoring.rawValue)
-        writer.member("at", score.at.map { EventTime($0) })
+        if let at = score.at {
+            writer.member("at", EventTime(at).rfc3339)
+        } else if nullTime {
+            writer.key("at")
+            writer.null()
+        }
         writer.endObject()
         return writer.bytes
     }

@@ -1,0 +1,146 @@
+import Events
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+import ServiceSupport
+import Synchronization
+
+/// Alert changes as they happen, from PostgreSQL's `LISTEN iomt_alerts`, fanned
+/// out to the open `/v1/alerts/stream` connections.
+///
+/// One dedicated connection listens (reconnecting with backoff when it drops).
+/// A client that reconnects with `Last-Event-ID` first gets the changes after that
+/// id from `alerts.changes`, then the live ones, without duplicates.
+final class AlertStream: Service, Sendable {
+    struct Change: Sendable {
+        let sequence: Int64
+        let alert: AlertChanged
+    }
+
+    private let database: DatabaseSettings
+    private let logger: Logger
+    /// Open streams; `nil` elements are keep-alive ticks.
+    private let subscribers = Mutex<[UUID: AsyncStream<Change?>.Continuation]>([:])
+    let listening = OnceFlag()
+
+    init(database: DatabaseSettings, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    /// Listens until shutdown.
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var delay = Duration.milliseconds(200)
+            while !Task.isCancelled {
+                do {
+                    let connection = try await PostgresConnection.connect(configuration: self.database.connectionConfiguration(), id: 2, logger: self.logger)
+                    delay = .milliseconds(200)
+                    do {
+                        try await connection.listen(on: "iomt_alerts") { notifications in
+                        self.listening.set()
+                        let document = JSONDocument()
+                        for try await notification in notifications {
+                            if let change = try? document.parse(Array(notification.payload.utf8), { root -> Change? in
+                                guard let sequence = root["seq"]?.number, let alert = root["alert"] else { return nil }
+                                return Change(sequence: Int64(sequence), alert: try AlertChanged.decode(alert))
+                            }) {
+                                self.publish(change)
+                            }
+                        }
+                        }
+                    } catch {
+                        self.logger.warning("alert stream lost its connection; reconnecting")
+                    }
+                    try? await connection.close()
+                } catch {
+                    self.logger.warning("alert stream cannot connect; retrying")
+                }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+            for continuation in self.subscribers.withLock({ $0.values }) { continuation.finish() }
+        }
+    }
+
+    private func publish(_ change: Change) {
+        for continuation in subscribers.withLock({ Array($0.values) }) {
+            continuation.yield(change)
+        }
+    }
+
+    /// Live changes from now until the stream is dropped, with a `nil` keep-alive
+    /// tick every 15 seconds.
+    func subscribe() -> AsyncStream<Change?> {
+        let (stream, continuation) = AsyncStream<Change?>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        let id = UUID()
+        subscribers.withLock { $0[id] = continuation }
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(15))
+                continuation.yield(nil)
+            }
+        }
+        continuation.onTermination = { [weak self] _ in
+            ticker.cancel()
+            _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    /// The `GET /v1/alerts/stream` response.
+    func response(request: Request, context: QueryRequestContext, client: PostgresClient, audit: AuditTrail) async throws -> Response {
+        let identity = try context.caller
+        try Scope.require(identity, .clinician)
+        let scope = Scope(identity: identity)
+        var resumeAfter: Int64?
+        if let header = request.headers[HTTPField.Name("Last-Event-ID")!] {
+            guard let value = Int64(header), value >= 0, header.count <= 18 else {
+                throw ProblemDetails.badRequest("Last-Event-ID: must be the id of an event of this stream")
+            }
+            resumeAfter = value
+        }
+        try await audit.record(identity, action: "stream-alerts", resource: "alerts/stream", patients: [], outcome: "ok", context: context)
+        let live = subscribe()
+        // Replay from history first (the live subscription buffers meanwhile).
+        var backlog: [Change] = []
+        if let resumeAfter {
+            let document = JSONDocument()
+            for try await (sequence, snapshot) in try await client.query(
+                "SELECT seq, snapshot::text FROM alerts.changes WHERE seq > \(resumeAfter) ORDER BY seq LIMIT 10000", logger: logger
+            ).decode((Int64, String).self) {
+                backlog.append(Change(sequence: sequence, alert: try document.parse(Array(snapshot.utf8)) { try AlertChanged.decode($0) }))
+            }
+        }
+        let replay = backlog
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"]
+        let body = ResponseBody { writer in
+            var sent = Set(replay.map(\.sequence))
+            func encode(_ change: Change) -> ByteBuffer? {
+                guard scope.allows(facility: change.alert.facilityId) else { return nil }
+                var json = JSONWriter(capacity: 512)
+                ResourceJSON.alert(change.alert, redactPatient: false, into: &json)
+                return ByteBuffer(string: "id: \(change.sequence)\nevent: alert\ndata: \(String(decoding: json.bytes, as: UTF8.self))\n\n")
+            }
+            try await writer.write(ByteBuffer(string: ": connected\n\n"))
+            for change in replay {
+                if let buffer = encode(change) { try await writer.write(buffer) }
+            }
+            for await item in live {
+                guard let change = item else {
+                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    continue
+                }
+                guard sent.insert(change.sequence).inserted else { continue }
+                if sent.count > 100_000 { sent.removeAll() }
+                if let buffer = encode(change) { try await writer.write(buffer) }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+}

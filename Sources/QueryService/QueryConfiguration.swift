@@ -1,0 +1,52 @@
+import ServiceSupport
+
+/// The query service's settings, with documented defaults.
+public struct QueryConfiguration: Sendable {
+    /// Listen address. `HTTP_HOST`/`HTTP_PORT`, default port 8081.
+    public var http: HTTPSettings
+    /// The migrating role (`DATABASE_URL`): creates the read-only role and the
+    /// audit schema at start. Queries never use it.
+    public var database: DatabaseSettings
+    /// The read-only role's name. `QUERY_DATABASE_ROLE`, default `iomt_query`.
+    public var queryRole = ReadAccess.defaultRole
+    /// The read-only role's password. `QUERY_DATABASE_PASSWORD`, required (no
+    /// default): set on the role at start.
+    public var queryPassword: String
+    /// Kafka, for the log ends behind `/v1/projections` (`KAFKA_BROKERS`).
+    public var kafka: KafkaSettings
+    /// JWT verification (`JWT_HS256_SECRET` or `JWT_PUBLIC_KEY_FILE`).
+    public var jwt: JWTSettings
+    /// The OpenAPI document served at `/openapi.yaml`. `QUERY_OPENAPI_FILE`,
+    /// default `schemas/openapi/query.yaml` (relative to the working directory).
+    public var openAPIFile = "schemas/openapi/query.yaml"
+
+    /// Creates a configuration.
+    public init(http: HTTPSettings, database: DatabaseSettings, queryPassword: String, kafka: KafkaSettings, jwt: JWTSettings) {
+        self.http = http
+        self.database = database
+        self.queryPassword = queryPassword
+        self.kafka = kafka
+        self.jwt = jwt
+    }
+
+    /// Reads every setting from the environment.
+    public init(environment: ServiceEnvironment) throws(ConfigurationError) {
+        self.init(
+            http: try HTTPSettings(environment: environment, defaultPort: 8081),
+            database: try DatabaseSettings(environment: environment),
+            queryPassword: try environment.required("QUERY_DATABASE_PASSWORD"),
+            kafka: try KafkaSettings(environment: environment),
+            jwt: try JWTSettings(environment: environment)
+        )
+        if let role = environment["QUERY_DATABASE_ROLE"] {
+            guard role.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), role.first?.isLetter == true else {
+                throw ConfigurationError(setting: "QUERY_DATABASE_ROLE", problem: "must be letters, digits and underscores, starting with a letter")
+            }
+            queryRole = role
+        }
+        if let file = environment["QUERY_OPENAPI_FILE"] { openAPIFile = file }
+    }
+
+    /// The read-only role's connection settings.
+    public var queryDatabase: DatabaseSettings { database.with(username: queryRole, password: queryPassword) }
+}

@@ -1,0 +1,27 @@
+import Logging
+import PostgresNIO
+
+/// Read access of the query service's PostgreSQL role to the projections.
+///
+/// The role is created by the query service's migrations; projections grant it
+/// SELECT on their schema after every migration (a rebuild drops and recreates a
+/// schema, and with it the grants), and the query service grants it again at
+/// start, so the order in which services start does not matter.
+public enum ReadAccess {
+    /// The read-only role's default name (`QUERY_DATABASE_ROLE`).
+    public static let defaultRole = "iomt_query"
+
+    /// Grants `role` USAGE on `schema` and SELECT on its tables, when both exist.
+    public static func grant(schema: String, to role: String = defaultRole, client: PostgresClient, logger: Logger) async throws {
+        try await client.query(PostgresQuery(unsafeSQL: """
+            DO $$
+            BEGIN
+                IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(role)')
+                   AND EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '\(schema)') THEN
+                    EXECUTE 'GRANT USAGE ON SCHEMA \(schema) TO \(role)';
+                    EXECUTE 'GRANT SELECT ON ALL TABLES IN SCHEMA \(schema) TO \(role)';
+                END IF;
+            END $$
+            """), logger: logger)
+    }
+}
