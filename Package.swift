@@ -255,6 +255,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "QueryServiceTests",
+            dependencies: [
+                "QueryService", "ServiceSupport", "Events", "Kafka", "WorkerTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ClinicalTests",
             dependencies: ["Clinical"],
             swiftSettings: swiftSettings

@@ -11,6 +11,7 @@ packages=(
   python3-confluent-kafka # independent Kafka client for tests
   python3-jsonschema      # independent JSON Schema validator for the contract tests
   python3-yaml            # reads schemas/asyncapi.yaml and the OpenAPI documents in tests
+  python3-venv            # the private environment for schemathesis, below
   pkg-config              # locates librdkafka for the Swift build
   curl
 )
@@ -36,4 +37,18 @@ fi
 if ! command -v swift >/dev/null 2>&1; then
   echo "bootstrap: the Swift toolchain (6.2 or later) is not on PATH; install it from swift.org" >&2
   exit 1
+fi
+
+# schemathesis (PyPI) checks the query service against its OpenAPI document. It lives
+# in a project-local virtual environment so the system Python stays untouched.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="$root/.data/venv"
+schemathesis_version="4.32.5"
+if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$schemathesis_version"; then
+  echo "bootstrap: installing schemathesis $schemathesis_version into .data/venv" >&2
+  mkdir -p "$root/.data"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet "schemathesis==$schemathesis_version"
+else
+  echo "bootstrap: schemathesis present" >&2
 fi

@@ -23,7 +23,11 @@ public enum QueryService {
     }
 
     /// Builds the service.
-    public static func build(configuration: QueryConfiguration, logger: Logger) async throws -> Parts {
+    public static func build(
+        configuration: QueryConfiguration,
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws -> Parts {
         // The read-only role must exist, with its password, before its pool connects.
         try await PostgresClient.withClient(configuration.database, logger: logger) { client in
             try await QueryDatabase.prepare(client: client, role: configuration.queryRole, password: configuration.queryPassword, logger: logger)
@@ -67,6 +71,7 @@ public enum QueryService {
         var application = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "iomt-query"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.http.port) },
             logger: logger
         )
         application.addServices(client, stream, metadata)
@@ -87,6 +92,11 @@ struct RequestMetricsMiddleware: RouterMiddleware {
         defer {
             requests.increment()
             latency.record(duration: ContinuousClock.now - started)
+        }
+        // Every resource of this service is read-only: another method on any path is
+        // answered 405 with the methods that are allowed, rather than a misleading 404.
+        guard request.method == .get else {
+            return ProblemDetails(status: .methodNotAllowed, detail: "this service only answers GET", headers: [.allow: "GET"]).response()
         }
         do {
             return try await next(request, context)
