@@ -79,7 +79,9 @@ struct IngestBenchCommand: AsyncParsableCommand {
 
         let bodies = deviceIDs.map { device in ByteBuffer(bytes: batchBody(device: device)) }
         let url = "http://127.0.0.1:\(port)/v1/events"
-        let load = LoadGenerator(url: url, bodies: bodies, tokens: tokens, eventsPerRequest: batch)
+        let load = LoadGenerator(itemsPerRequest: batch) { index in
+            await Self.post(url: url, body: bodies[index % bodies.count], token: tokens[index % tokens.count])
+        }
         _ = try await load.closedLoop(connections: connections, duration: .seconds(2))  // warm-up
         let maximum = try await load.closedLoop(connections: connections, duration: .seconds(seconds))
         guard maximum.eventsPerSecond > 0 else {
@@ -151,105 +153,21 @@ struct IngestBenchCommand: AsyncParsableCommand {
         return Double(count) / seconds
     }
 
-    private func databaseURLText(_ settings: DatabaseSettings) -> String {
-        database.url ?? ServiceEnvironment.process["DATABASE_URL"]!
-    }
-
-    private func ms(_ nanoseconds: UInt64) -> String { String(format: "%.1f", Double(nanoseconds) / 1e6) }
-}
-
-/// Posts prepared batches over keep-alive connections and records latency.
-struct LoadGenerator: Sendable {
-    let url: String
-    let bodies: [ByteBuffer]
-    let tokens: [String]
-    let eventsPerRequest: Int
-
-    struct Outcome {
-        var eventsPerSecond: Double
-        var p50: UInt64
-        var p99: UInt64
-        var failures: Int
-    }
-
-    private func post(_ index: Int) async -> Bool {
+    /// Posts one batch; true when it was accepted (202).
+    static func post(url: String, body: ByteBuffer, token: String) async -> Bool {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/cloudevents-batch+json")
-        request.headers.add(name: "Authorization", value: "Bearer \(tokens[index % tokens.count])")
-        request.body = .bytes(bodies[index % bodies.count])
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.body = .bytes(body)
         guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(30)) else { return false }
         _ = try? await response.body.collect(upTo: 1 << 20)
         return response.status.code == 202
     }
 
-    /// `connections` loops posting back to back for `duration`.
-    func closedLoop(connections: Int, duration: Duration) async throws -> Outcome {
-        let counter = RequestCounter()
-        let deadline = ContinuousClock.now + duration
-        let started = ContinuousClock.now
-        let results = await withTaskGroup(of: (Histogram<UInt64>, Int, Int).self) { group in
-            for _ in 0..<connections {
-                group.addTask {
-                    var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000)
-                    var ok = 0
-                    var failed = 0
-                    while ContinuousClock.now < deadline {
-                        let index = counter.next()
-                        let sent = ContinuousClock.now
-                        if await post(index) { ok += 1 } else { failed += 1 }
-                        _ = histogram.record(UInt64((ContinuousClock.now - sent).seconds * 1e9))
-                    }
-                    return (histogram, ok, failed)
-                }
-            }
-            var merged = Histogram<UInt64>(highestTrackableValue: 60_000_000_000)
-            var ok = 0
-            var failed = 0
-            for await (histogram, succeeded, failures) in group {
-                merged.add(histogram)
-                ok += succeeded
-                failed += failures
-            }
-            return (merged, ok, failed)
-        }
-        let elapsed = (ContinuousClock.now - started).seconds
-        return Outcome(eventsPerSecond: Double(results.1 * eventsPerRequest) / elapsed, p50: results.0.valueAtPercentile(50), p99: results.0.valueAtPercentile(99), failures: results.2)
+    private func databaseURLText(_ settings: DatabaseSettings) -> String {
+        database.url ?? ServiceEnvironment.process["DATABASE_URL"]!
     }
 
-    /// Requests started on a fixed schedule (open loop); latency counts from the
-    /// scheduled start, so queueing behind slow requests is not hidden.
-    func openLoop(eventsPerSecond: Double, duration: Duration) async throws -> Outcome {
-        let requestsPerSecond = eventsPerSecond / Double(eventsPerRequest)
-        let total = Int(requestsPerSecond * duration.seconds)
-        let interval = Duration.seconds(1 / requestsPerSecond)
-        let started = ContinuousClock.now
-        let results = await withTaskGroup(of: (UInt64, Bool).self) { group in
-            for index in 0..<total {
-                let scheduled = started + interval * index
-                try? await Task.sleep(until: scheduled)
-                group.addTask {
-                    let ok = await post(index)
-                    return (UInt64((ContinuousClock.now - scheduled).seconds * 1e9), ok)
-                }
-            }
-            var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000)
-            var ok = 0
-            var failed = 0
-            for await (latency, succeeded) in group {
-                _ = histogram.record(latency)
-                if succeeded { ok += 1 } else { failed += 1 }
-            }
-            return (histogram, ok, failed)
-        }
-        let elapsed = (ContinuousClock.now - started).seconds
-        return Outcome(eventsPerSecond: Double(results.1 * eventsPerRequest) / elapsed, p50: results.0.valueAtPercentile(50), p99: results.0.valueAtPercentile(99), failures: results.2)
-    }
-}
-
-/// Hands out request numbers to concurrent loops.
-final class RequestCounter: Sendable {
-    private let value = Atomic<Int>(0)
-
-    func next() -> Int { value.add(1, ordering: .relaxed).newValue }
+    private func ms(_ nanoseconds: UInt64) -> String { String(format: "%.1f", Double(nanoseconds) / 1e6) }
 }
