@@ -267,6 +267,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SimulatorTests",
+            dependencies: ["Simulator", "Clinical", "Events"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "WorkerTestSupport", "Simulator", "Clinical", "Events", "Kafka", "ServiceSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ClinicalTests",
             dependencies: ["Clinical"],
             swiftSettings: swiftSettings

@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ops/bootstrap.sh
-swift build --product iomt
+swift build
 exec "$(swift build --show-bin-path)/iomt" dev "$@"

@@ -51,6 +51,36 @@ public enum EventRecord {
         event.payload.encode(into: &writer)
         return writer.bytes
     }
+
+    /// `event` in structured content mode: one JSON object with the CloudEvents
+    /// attributes and `data`, the form of `application/cloudevents+json` and of
+    /// each element of an `application/cloudevents-batch+json` array.
+    public static func structured(_ event: Event, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.member("specversion", Event.specVersion)
+        writer.member("id", event.id)
+        writer.member("source", event.source)
+        writer.member("type", event.type.rawValue)
+        writer.member("time", event.time.rfc3339)
+        writer.member("subject", event.subject)
+        writer.member("dataschema", event.dataSchema)
+        for (name, value) in event.extensions.sorted(by: { $0.key < $1.key }) {
+            writer.member(name, value)
+        }
+        writer.member("datacontenttype", jsonContentType)
+        writer.key("data")
+        event.payload.encode(into: &writer)
+        writer.endObject()
+    }
+
+    /// `events` as an `application/cloudevents-batch+json` body.
+    public static func structuredBatch(_ events: some Sequence<Event>) -> [UInt8] {
+        var writer = JSONWriter(capacity: 4096)
+        writer.beginArray()
+        for event in events { structured(event, into: &writer) }
+        writer.endArray()
+        return writer.bytes
+    }
 }
 
 /// Decodes Kafka records of this contract, in binary or structured content mode.

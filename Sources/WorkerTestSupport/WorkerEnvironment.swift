@@ -1,5 +1,6 @@
 import Events
 import Foundation
+import Synchronization
 import Kafka
 import Logging
 import PostgresNIO
@@ -82,6 +83,7 @@ public final class WorkerProcess: @unchecked Sendable {
         process.standardError = handle
         self.log = log
         try process.run()
+        LiveChildren.add(process.processIdentifier)
     }
 
     /// Where the worker's output goes.
@@ -89,6 +91,7 @@ public final class WorkerProcess: @unchecked Sendable {
 
     /// SIGKILL: no chance to finish anything.
     public func kill() {
+        LiveChildren.remove(process.processIdentifier)
         guard process.isRunning else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -96,12 +99,37 @@ public final class WorkerProcess: @unchecked Sendable {
 
     /// SIGTERM: graceful shutdown.
     public func stop() {
+        LiveChildren.remove(process.processIdentifier)
         guard process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()
     }
 
     deinit { kill() }
+}
+
+/// Child processes still running; killed when the test process exits, so a
+/// suite-wide stack (never deinitialised) leaves no orphans behind.
+public enum LiveChildren {
+    private static let pids = Mutex<Set<Int32>?>(nil)
+
+    /// Tracks `pid` until it is removed or the process exits.
+    public static func add(_ pid: Int32) {
+        pids.withLock { set in
+            if set == nil {
+                set = []
+                atexit {
+                    for pid in LiveChildren.pids.withLock({ $0 ?? [] }) { Foundation.kill(pid, SIGKILL) }
+                }
+            }
+            set!.insert(pid)
+        }
+    }
+
+    /// Stops tracking `pid`.
+    public static func remove(_ pid: Int32) {
+        _ = pids.withLock { $0?.remove(pid) }
+    }
 }
 
 /// A private Kafka (mock cluster with the contract's topics) and database.

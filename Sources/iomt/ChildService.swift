@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Dispatch
 import Foundation
+import ServiceSupport
 import Synchronization
 
 /// A service executable of this package (`iomt-ingest`, a worker, …) run as a
@@ -68,44 +69,64 @@ final class ChildService: @unchecked Sendable {
 }
 
 /// A free TCP port on the loopback interface.
-func freePort() throws -> Int {
-    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
-    }
-    guard bound else { throw ValidationError("no free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
+func freePort() throws -> Int { try LoopbackPort.free() }
 
 /// Child processes to stop if this process is interrupted (SIGINT, SIGTERM), so
-/// a benchmark or dev stack stopped with Ctrl-C leaves nothing running.
+/// a benchmark or dev stack stopped with Ctrl-C leaves nothing running. A
+/// command that stops gracefully takes the signals with ``interrupts()``; a
+/// second signal then still stops the children and exits.
 enum ChildProcesses {
-    private static let registry = Mutex<(pids: Set<Int32>, sources: [any DispatchSourceSignal])>(([], []))
+    private struct State {
+        var pids: Set<Int32> = []
+        var sources: [any DispatchSourceSignal] = []
+        var interrupts: AsyncStream<Int32>.Continuation?
+        var delivered = false
+    }
+
+    private static let registry = Mutex(State())
 
     static func register(_ pid: Int32) {
         registry.withLock { state in
             state.pids.insert(pid)
-            guard state.sources.isEmpty else { return }
-            for signalNumber in [SIGINT, SIGTERM] {
-                signal(signalNumber, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-                source.setEventHandler {
-                    for pid in registry.withLock({ $0.pids }) { Foundation.kill(pid, SIGTERM) }
-                    exit(128 + signalNumber)
-                }
-                source.resume()
-                state.sources.append(source)
-            }
+            installHandlers(&state)
         }
     }
 
     static func unregister(_ pid: Int32) {
         _ = registry.withLock { $0.pids.remove(pid) }
+    }
+
+    /// SIGINT and SIGTERM, delivered here instead of stopping the children and
+    /// exiting (the first one; a second one stops everything at once).
+    static func interrupts() -> AsyncStream<Int32> {
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        registry.withLock { state in
+            state.interrupts = continuation
+            installHandlers(&state)
+        }
+        return stream
+    }
+
+    private static func installHandlers(_ state: inout State) {
+        guard state.sources.isEmpty else { return }
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                let graceful = registry.withLock { state -> AsyncStream<Int32>.Continuation? in
+                    guard let continuation = state.interrupts, !state.delivered else { return nil }
+                    state.delivered = true
+                    return continuation
+                }
+                if let graceful {
+                    graceful.yield(signalNumber)
+                    return
+                }
+                for pid in registry.withLock({ $0.pids }) { Foundation.kill(pid, SIGTERM) }
+                exit(128 + signalNumber)
+            }
+            source.resume()
+            state.sources.append(source)
+        }
     }
 }

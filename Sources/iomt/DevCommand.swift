@@ -8,15 +8,41 @@ import ServiceSupport
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
-        abstract: "Run the development stack: private PostgreSQL and the dev broker. Ctrl-C stops it.",
+        abstract: "Run the development stack: PostgreSQL, the dev broker, every service and a simulated fleet. Ctrl-C stops it.",
         discussion: """
         PostgreSQL comes from DATABASE_URL when set, otherwise from ops/dev-postgres.sh \
-        (a private cluster under .data/postgres, started here and stopped on exit).
+        (a private cluster under .data/postgres, started here and stopped on exit). \
+        The dev broker, iomt-ingest, the three workers, iomt-query and `iomt simulate` \
+        run as separate processes (found next to this binary: build them all with \
+        `swift build`), logging to <state-dir>/logs. The URLs, a dev JWT and a device \
+        token are printed and written to <state-dir>/stack.env; the JWT secret is new \
+        on every run.
         """
     )
 
     @Option(help: "Port of the private PostgreSQL cluster.")
     var postgresPort: Int = 55432
+
+    @Option(help: "Port of the ingest service.")
+    var ingestPort: Int = 8080
+
+    @Option(help: "Port of the query service.")
+    var queryPort: Int = 8081
+
+    @Option(help: "Events per second of the simulated fleet.")
+    var rate = 20.0
+
+    @Option(help: "Beds of the simulated fleet.")
+    var patients = 24
+
+    @Flag(inversion: .prefixedNo, help: "Run the fleet simulator.")
+    var simulator = true
+
+    @Option(help: "Alert rules file for iomt-alerts (ALERT_RULES_FILE).")
+    var alertRules: String?
+
+    @Option(help: "Folder for logs, stack.env and the simulation report (default <project>/.data/dev).")
+    var stateDir: String?
 
     @Option(help: "Project folder (holds ops/ and .data/).")
     var project: String = FileManager.default.currentDirectoryPath
@@ -25,25 +51,164 @@ struct DevCommand: AsyncParsableCommand {
 
     func run() async throws {
         try logging.bootstrap()
-        let logger = Logger(label: "iomt.dev")
+        let interrupts = ChildProcesses.interrupts()
+        let state = URL(fileURLWithPath: stateDir ?? project + "/.data/dev")
+        let logs = state.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        for port in [ingestPort, queryPort] where !LoopbackPort.isFree(port) {
+            throw ValidationError("port \(port) is in use: stop what holds it or pass --ingest-port / --query-port")
+        }
+
         let postgres = try DevPostgres(project: project, port: postgresPort)
+        let ownPostgres = ServiceEnvironment.process["DATABASE_URL"] == nil
         let databaseURL = try ServiceEnvironment.process["DATABASE_URL"] ?? postgres.start()
-        let broker = try DevBroker(logger: logger)
+        var stack = DevStack(logs: logs)
+        defer {
+            stack.stopAll()
+            if ownPostgres { try? postgres.stop() }
+        }
+        let broker = try ChildBroker(brokers: 3, topics: [])
+        stack.broker = broker
+        let secret = randomSecret()
+        var common = [
+            "KAFKA_BROKERS": broker.bootstrapServers,
+            "DATABASE_URL": databaseURL,
+            "JWT_HS256_SECRET": secret,
+            "HTTP_HOST": "127.0.0.1",
+            "LOG_LEVEL": ServiceEnvironment.process["LOG_LEVEL"] ?? "info",
+            "LOG_FORMAT": "text",
+        ]
+        common["QUERY_DATABASE_PASSWORD"] = randomSecret()
+        if let alertRules { common["ALERT_RULES_FILE"] = URL(fileURLWithPath: alertRules).path }
+        if ServiceEnvironment.process["QUERY_OPENAPI_FILE"] == nil {
+            common["QUERY_OPENAPI_FILE"] = project + "/schemas/openapi/query.yaml"
+        }
+
+        // Workers first (they migrate their schemas), then the services.
+        var workerURLs: [(String, String)] = []
+        for worker in ["iomt-patient-state", "iomt-asset-inventory", "iomt-alerts"] {
+            let port = try freePort()
+            try await stack.start(worker, environment: common.merging(["HTTP_PORT": String(port)]) { $1 }, ready: "http://127.0.0.1:\(port)/ready")
+            workerURLs.append((worker, "http://127.0.0.1:\(port)"))
+        }
+        let ingestURL = "http://127.0.0.1:\(ingestPort)"
+        let queryURL = "http://127.0.0.1:\(queryPort)"
+        try await stack.start("iomt-ingest", environment: common.merging(["HTTP_PORT": String(ingestPort)]) { $1 }, ready: ingestURL + "/ready")
+        try await stack.start("iomt-query", environment: common.merging(["HTTP_PORT": String(queryPort)]) { $1 }, ready: queryURL + "/ready")
+
+        // The user's tokens: a JWT that may read everything of the dev facilities,
+        // one that may publish care events, and one device token.
+        let facilities = (1...2).map { "fac-\($0)" }
+        let signer = try await AccessTokenVerifier(settings: .hs256(secret: secret))
+        let expiry = Date().addingTimeInterval(12 * 3600)
+        let userToken = try await signer.sign(AccessClaims(subject: "dev-user", roles: [.clinician, .ops, .analyst, .admin], facilities: facilities, expiresAt: expiry))
+        let systemToken = try await signer.sign(AccessClaims(subject: "dev-clinical-system", roles: [.clinicalSystem], facilities: facilities, expiresAt: expiry))
+        var database = DatabaseOptions()
+        database.url = databaseURL
+        let deviceToken = try await database.withDeviceTokens { try await $0.create(deviceId: "dev-device-1", label: "iomt dev") }
+
+        let environmentFile = state.appendingPathComponent("stack.env")
+        let variables = [
+            ("IOMT_INGEST_URL", ingestURL), ("IOMT_QUERY_URL", queryURL), ("IOMT_TOKEN", userToken),
+            ("IOMT_CLINICAL_SYSTEM_TOKEN", systemToken), ("IOMT_DEVICE_ID", "dev-device-1"), ("IOMT_DEVICE_TOKEN", deviceToken),
+            ("KAFKA_BROKERS", broker.bootstrapServers), ("DATABASE_URL", databaseURL), ("JWT_HS256_SECRET", secret),
+        ]
+        _ = FileManager.default.createFile(
+            atPath: environmentFile.path, contents: Data(variables.map { "\($0.0)=\($0.1)\n" }.joined().utf8),
+            attributes: [.posixPermissions: 0o600]
+        )
+
+        if simulator {
+            try stack.startSimulator(environment: common, arguments: [
+                "simulate", "--ingest-url", ingestURL, "--query-url", queryURL, "--rate", String(rate),
+                "--patients", String(patients), "--facilities", String(facilities.count),
+                "--report-file", state.appendingPathComponent("simulation.json").path,
+            ])
+        }
+
         print("""
-        iomt dev stack is up.
+        iomt dev stack is up (logs in \(logs.path)).
+          ingest           \(ingestURL)   POST /v1/events
+          query            \(queryURL)   GET /v1/patients/{id}, /v1/devices/{id}, /v1/alerts, /v1/alerts/stream, /openapi.yaml
+        \(workerURLs.map { "  \($0.0.dropFirst(5).padding(toLength: 16, withPad: " ", startingAt: 0)) \($0.1)   /metrics" }.joined(separator: "\n"))
           KAFKA_BROKERS=\(broker.bootstrapServers)
           DATABASE_URL=\(databaseURL)
+        \(simulator ? "  simulator        \(patients) beds, \(Int(rate)) events/s (patients sim-pat-00001 …)" : "  simulator        off")
+        Tokens, valid 12 h (also in \(environmentFile.path)):
+          IOMT_TOKEN                   clinician, ops, analyst, admin for \(facilities.joined(separator: ", "))
+          IOMT_CLINICAL_SYSTEM_TOKEN   publishes care events
+          IOMT_DEVICE_TOKEN            device dev-device-1
+        Try:
+          set -a; . \(environmentFile.path); set +a
+          curl -s -H "Authorization: Bearer $IOMT_TOKEN" $IOMT_QUERY_URL/v1/patients/sim-pat-00001
         Press Ctrl-C to stop.
         """)
-        let group = ServiceGroup(
-            services: [DevBrokerService(broker: broker)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        )
-        try await group.run()
-        if ServiceEnvironment.process["DATABASE_URL"] == nil {
-            try postgres.stop()
+        fflush(nil)
+
+        // Run until Ctrl-C or until a process dies.
+        let watcher = Task {
+            for await _ in interrupts { return }
         }
+        while !watcher.isCancelled {
+            if let failed = stack.exited() {
+                print("iomt dev: \(failed) exited unexpectedly; see \(logs.appendingPathComponent(failed + ".log").path). Stopping.")
+                throw ExitCode(1)
+            }
+            if await Self.finished(watcher, within: .milliseconds(500)) { break }
+        }
+        print("iomt dev: stopping")
+    }
+
+    /// Whether `task` finished within `timeout`.
+    static func finished(_ task: Task<Void, Never>, within timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await task.value; return true }
+            group.addTask { try? await Task.sleep(for: timeout); return false }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+    }
+}
+
+/// A random secret for the dev stack (JWT signing, the query role's password).
+func randomSecret() -> String {
+    let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    var generator = SystemRandomNumberGenerator()
+    return String((0..<48).map { _ in alphabet.randomElement(using: &generator)! })
+}
+
+/// The processes of the dev stack, stopped in reverse order of dependence.
+struct DevStack {
+    let logs: URL
+    var broker: ChildBroker?
+    var services: [ChildService] = []
+    var simulator: ChildService?
+
+    mutating func start(_ executable: String, environment: [String: String], ready: String) async throws {
+        let service = try ChildService(executable: executable, environment: environment, logFile: logs.appendingPathComponent(executable + ".log"))
+        services.append(service)
+        try await service.waitUntilReady(ready)
+    }
+
+    mutating func startSimulator(environment: [String: String], arguments: [String]) throws {
+        simulator = try ChildService(executable: "iomt", environment: environment, arguments: arguments, logFile: logs.appendingPathComponent("simulator.log"))
+    }
+
+    /// The name of a process that has exited, if any.
+    func exited() -> String? {
+        if let simulator, !simulator.process.isRunning, simulator.process.terminationStatus != 0 { return "simulator" }
+        return services.first { !$0.process.isRunning }?.name
+    }
+
+    /// Stops the simulator, then ingest and query, then the workers, then the broker.
+    mutating func stopAll() {
+        simulator?.stop()
+        simulator = nil
+        for service in services.reversed() { service.stop() }
+        services = []
+        broker?.stop()
+        broker = nil
     }
 }
 

@@ -6,7 +6,7 @@ import ArgumentParser
 struct IoMT: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iomt",
-        abstract: "IoMT backbone: dev broker, dev stack, benchmarks and administration.",
-        subcommands: [DevCommand.self, BrokerCommand.self, BenchCommand.self, AdminCommand.self]
+        abstract: "IoMT backbone: dev stack, fleet simulator, dev broker, benchmarks and administration.",
+        subcommands: [DevCommand.self, SimulateCommand.self, BrokerCommand.self, BenchCommand.self, AdminCommand.self]
     )
 }
