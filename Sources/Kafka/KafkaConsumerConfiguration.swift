@@ -46,6 +46,9 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// ``KafkaAssignment`` or ``KafkaRevocation`` before it proceeds with the
     /// default (committed offsets). Default 120 s.
     public var rebalanceReplyTimeout: Duration = .seconds(120)
+    /// `socket.nagle.disable`. Default true (librdkafka's own default is
+    /// false): small fetch and commit requests are sent at once.
+    public var disableNagle = true
     /// Raw librdkafka properties, applied after everything above.
     public var properties: [String: String] = [:]
 
@@ -71,6 +74,7 @@ public struct KafkaConsumerConfiguration: Sendable {
             ("queued.max.messages.kbytes", String(maxPrefetchKilobytes)),
             ("fetch.error.backoff.ms", String(fetchBackoff.wholeMilliseconds)),
             ("partition.assignment.strategy", assignmentStrategy),
+            ("socket.nagle.disable", disableNagle ? "true" : "false"),
         ]
         list.append(contentsOf: properties.sorted { $0.key < $1.key })
         return list

@@ -84,7 +84,7 @@ public final class ProjectionRuntime: Service, Sendable {
             _ = try await retrying("apply migrations") { try await Migrator.apply(set, on: postgres, logger: logger) }
         }
         for schema in [projection.schema, "iomt_runtime"] {
-            _ = try await retrying("grant read access") { try await ReadAccess.grant(schema: schema, client: postgres, logger: logger) }
+            _ = try await retrying("grant read access") { try await ReadAccess.grant(schema: schema, to: configuration.queryRole, client: postgres, logger: logger) }
         }
         var consumerConfiguration = configuration.kafka.consumerConfiguration(
             clientID: "iomt-\(projection.name)", groupID: configuration.group(for: projection), topics: projection.topics.map(\.name)

@@ -24,6 +24,9 @@ public struct WorkerConfiguration: Sendable {
     public var sessionTimeout: Duration = .seconds(10)
     /// Backoff for transient failures.
     public var retry = RetryPolicy()
+    /// The query service's read-only role, granted SELECT on the projection's
+    /// schema after every migration. `QUERY_DATABASE_ROLE`, default `iomt_query`.
+    public var queryRole = ReadAccess.defaultRole
 
     /// Creates a configuration.
     public init(http: HTTPSettings, kafka: KafkaSettings, database: DatabaseSettings) {
@@ -44,6 +47,7 @@ public struct WorkerConfiguration: Sendable {
         batchMaxWait = .milliseconds(try environment.integer("WORKER_BATCH_MAX_WAIT_MS", default: 50, in: 1...60_000))
         prefetchKilobytes = try environment.integer("WORKER_PREFETCH_KB", default: prefetchKilobytes, in: 1024...2_097_151)
         sessionTimeout = .milliseconds(try environment.integer("WORKER_SESSION_TIMEOUT_MS", default: 10_000, in: 2000...300_000))
+        queryRole = try ReadAccess.role(from: environment)
     }
 
     /// The consumer group of `projection`.

@@ -38,12 +38,7 @@ public struct QueryConfiguration: Sendable {
             kafka: try KafkaSettings(environment: environment),
             jwt: try JWTSettings(environment: environment)
         )
-        if let role = environment["QUERY_DATABASE_ROLE"] {
-            guard role.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), role.first?.isLetter == true else {
-                throw ConfigurationError(setting: "QUERY_DATABASE_ROLE", problem: "must be letters, digits and underscores, starting with a letter")
-            }
-            queryRole = role
-        }
+        queryRole = try ReadAccess.role(from: environment)
         if let file = environment["QUERY_OPENAPI_FILE"] { openAPIFile = file }
     }
 

@@ -23,6 +23,10 @@ struct QueryParameters {
         guard let raw = request.uri.queryParameters[Substring(name)] else { return nil }
         let value = String(raw)
         guard !value.isEmpty, value.unicodeScalars.count <= max else { throw problem(name, "must be 1 to \(max) characters") }
+        // PostgreSQL text cannot hold NUL, and no filter value has control characters.
+        guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw problem(name, "must not contain control characters")
+        }
         return value
     }
 

@@ -24,6 +24,9 @@ public enum LoopbackPort {
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw LoopbackPortError(description: "socket() failed") }
         defer { close(socket) }
+        // As servers do: connections in TIME_WAIT on the port do not make it busy.
+        var reuse: Int32 = 1
+        _ = setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")

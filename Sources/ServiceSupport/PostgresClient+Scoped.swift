@@ -18,11 +18,10 @@ extension PostgresClient {
             do {
                 // `run()` must be going before the first lease: wait until the
                 // client answers (or give the body a try after about a second).
-                // The probe's own "run() has not been called yet" warning is noise.
-                var probeLogger = logger
-                probeLogger.logLevel = .error
+                // Give `run()` a moment to start, so the probe does not lease first.
+                try await Task.sleep(for: .milliseconds(10))
                 for _ in 0..<50 {
-                    if (try? await client.query("SELECT 1", logger: probeLogger)) != nil { break }
+                    if (try? await client.query("SELECT 1", logger: logger)) != nil { break }
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 let value = try await body(client)

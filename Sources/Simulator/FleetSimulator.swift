@@ -31,6 +31,10 @@ public struct FleetConfiguration: Sendable {
     public var assessmentEvery = 240.0
     /// Prefix of every patient and device id. Default `sim`.
     public var prefix = "sim"
+    /// Devices report vitals in this many staggered groups, one group per tick,
+    /// so a device sends once every `phases` ticks and the load is spread
+    /// evenly rather than every device posting at the same moment. Default 1.
+    public var phases = 1
 
     /// The defaults.
     public init() {}
@@ -63,6 +67,7 @@ public struct FleetSimulator: Sendable {
     var scheduled = 0
     var vitalsSent = 0
     var vitalsCursor = 0
+    var ticks = 0
     var nextEpisode: Double
     var nextAlarm: Double
     var nextSilence: Double
@@ -159,6 +164,7 @@ public struct FleetSimulator: Sendable {
     /// last event of the previous tick).
     public mutating func tick(at time: EventTime, elapsed: Double) -> [Event] {
         clock = max(time, clock.adding(.microseconds(1)))
+        ticks += 1
         var out: [Event] = []
         if !started {
             started = true
@@ -384,9 +390,10 @@ public struct FleetSimulator: Sendable {
     mutating func sendVitals(at elapsed: Double, into out: inout [Event]) {
         let due = Int(configuration.rate * elapsed) - scheduled - vitalsSent
         guard due > 0 else { return }
+        let phases = max(1, configuration.phases)
         let reporting = devices.indices.filter { index in
             let device = devices[index]
-            return device.patient != nil && !device.kind.measures.isEmpty && !device.isSilent(at: elapsed)
+            return index % phases == ticks % phases && device.patient != nil && !device.kind.measures.isEmpty && !device.isSilent(at: elapsed)
         }
         guard !reporting.isEmpty else { return }
         for _ in 0..<due {

@@ -65,18 +65,21 @@ public struct TestDatabase: Sendable {
     }
 }
 
-/// A worker executable run as a child process, killable with SIGKILL.
+/// An executable of the package (a worker, a service, `iomt`) run as a child
+/// process, stoppable with SIGTERM, SIGINT or SIGKILL.
 public final class WorkerProcess: @unchecked Sendable {
     // @unchecked: the process is started once and then only signalled.
     /// The process.
     public let process = Process()
 
-    /// Starts `executable` from ``binFolder`` with `environment` added.
-    public init(executable: String, environment: [String: String]) throws {
+    /// Starts `executable` from ``binFolder`` with `arguments` and `environment`
+    /// added to ours; output goes to `log` (default: a new temporary file).
+    public init(executable: String, arguments: [String] = [], environment: [String: String], log: URL? = nil) throws {
         process.executableURL = binFolder.appendingPathComponent(executable)
+        process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        // Worker logs go to a file, for reading when a test fails.
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("iomt-test-\(executable)-\(UUID().uuidString.prefix(8)).log")
+        // Output goes to a file, for reading when a test fails.
+        let log = log ?? FileManager.default.temporaryDirectory.appendingPathComponent("iomt-test-\(executable)-\(UUID().uuidString.prefix(8)).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
@@ -84,6 +87,26 @@ public final class WorkerProcess: @unchecked Sendable {
         self.log = log
         try process.run()
         LiveChildren.add(process.processIdentifier)
+    }
+
+    /// Waits for the process to exit; returns its status.
+    public func wait() async -> Int32 {
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
+        LiveChildren.remove(process.processIdentifier)
+        return process.terminationStatus
+    }
+
+    /// The last 3,000 characters of the output.
+    public func output() -> String {
+        String((try? String(contentsOf: log, encoding: .utf8))?.suffix(3000) ?? "")
+    }
+
+    /// SIGINT (Ctrl-C), then waits.
+    public func interrupt() {
+        LiveChildren.remove(process.processIdentifier)
+        guard process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
     }
 
     /// Where the worker's output goes.

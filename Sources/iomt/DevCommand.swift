@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PostgresNIO
 import ServiceLifecycle
 import ServiceSupport
 
@@ -38,6 +39,9 @@ struct DevCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Run the fleet simulator.")
     var simulator = true
 
+    @Flag(help: "With DATABASE_URL: drop the projections an earlier run left there (the dev broker starts empty every run).")
+    var resetProjections = false
+
     @Option(help: "Alert rules file for iomt-alerts (ALERT_RULES_FILE).")
     var alertRules: String?
 
@@ -67,7 +71,10 @@ struct DevCommand: AsyncParsableCommand {
             stack.stopAll()
             if ownPostgres { try? postgres.stop() }
         }
-        let broker = try ChildBroker(brokers: 3, topics: [])
+        // The dev broker keeps events in memory: a new run starts with an empty log,
+        // so projections (and their checkpoints) of an earlier run must go.
+        try await DevProjections.reset(databaseURL: databaseURL, allowed: ownPostgres || resetProjections)
+        let broker = try ChildBroker(brokers: 1, topics: [])
         stack.broker = broker
         let secret = randomSecret()
         var common = [
@@ -88,7 +95,8 @@ struct DevCommand: AsyncParsableCommand {
         var workerURLs: [(String, String)] = []
         for worker in ["iomt-patient-state", "iomt-asset-inventory", "iomt-alerts"] {
             let port = try freePort()
-            try await stack.start(worker, environment: common.merging(["HTTP_PORT": String(port)]) { $1 }, ready: "http://127.0.0.1:\(port)/ready")
+            let environment = common.merging(["HTTP_PORT": String(port)]) { $1 }.merging(DevBrokerTuning.consumerEnvironment) { current, _ in current }
+            try await stack.start(worker, environment: environment, ready: "http://127.0.0.1:\(port)/ready")
             workerURLs.append((worker, "http://127.0.0.1:\(port)"))
         }
         let ingestURL = "http://127.0.0.1:\(ingestPort)"
@@ -146,27 +154,70 @@ struct DevCommand: AsyncParsableCommand {
         fflush(nil)
 
         // Run until Ctrl-C or until a process dies.
+        let stop = StopFlag()
         let watcher = Task {
-            for await _ in interrupts { return }
+            for await _ in interrupts {
+                stop.set()
+                return
+            }
         }
-        while !watcher.isCancelled {
+        defer { watcher.cancel() }
+        while !stop.isSet {
             if let failed = stack.exited() {
                 print("iomt dev: \(failed) exited unexpectedly; see \(logs.appendingPathComponent(failed + ".log").path). Stopping.")
                 throw ExitCode(1)
             }
-            if await Self.finished(watcher, within: .milliseconds(500)) { break }
+            try? await Task.sleep(for: .milliseconds(500))
         }
         print("iomt dev: stopping")
     }
+}
 
-    /// Whether `task` finished within `timeout`.
-    static func finished(_ task: Task<Void, Never>, within timeout: Duration) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await task.value; return true }
-            group.addTask { try? await Task.sleep(for: timeout); return false }
-            let first = await group.next()!
-            group.cancelAll()
-            return first
+/// Settings for consumers of the dev broker.
+enum DevBrokerTuning {
+    /// librdkafka's mock broker answers a fetch that finds no data only after
+    /// `fetch.wait.max.ms` (default 500 ms), even when records arrive meanwhile;
+    /// Apache Kafka answers as soon as they do. Against the dev broker a short
+    /// wait keeps a caught-up worker's freshness at tens of milliseconds.
+    /// Unless the environment sets it already.
+    static var consumerEnvironment: [String: String] {
+        ServiceEnvironment.process["KAFKA_CONFIG_FETCH_WAIT_MAX_MS"] == nil ? ["KAFKA_CONFIG_FETCH_WAIT_MAX_MS": "25"] : [:]
+    }
+}
+
+/// The projections in the dev database.
+enum DevProjections {
+    static let schemas = ["patient_state", "asset_inventory", "alerts"]
+    static let components = ["patient-state", "asset-inventory", "alerts"]
+
+    /// Drops the projections' schemas, checkpoints and migration records, when
+    /// `allowed`; otherwise fails if there are any.
+    static func reset(databaseURL: String, allowed: Bool) async throws {
+        let logger = {
+            var logger = Logger(label: "iomt.dev")
+            logger.logLevel = .warning
+            return logger
+        }()
+        let checkpoints = try await PostgresClient.withClient(try DatabaseSettings(url: databaseURL), logger: logger) { client -> Int in
+            let rows = try await client.query("SELECT to_regclass('iomt_runtime.checkpoints') IS NOT NULL", logger: logger)
+            var exists = false
+            for try await (value) in rows.decode(Bool.self) { exists = value }
+            guard exists else { return 0 }
+            var count = 0
+            for try await (value) in try await client.query("SELECT count(*)::int8 FROM iomt_runtime.checkpoints", logger: logger).decode(Int.self) { count = value }
+            guard count > 0, allowed else { return count }
+            for schema in schemas {
+                try await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"), logger: logger)
+            }
+            try await client.query("DELETE FROM iomt_runtime.checkpoints", logger: logger)
+            try await client.query("DELETE FROM iomt_runtime.migrations WHERE component = ANY(\(components))", logger: logger)
+            return 0
+        }
+        if checkpoints > 0 {
+            throw ValidationError("""
+                the database in DATABASE_URL holds projections of an earlier event log (\(checkpoints) checkpoints), \
+                but the dev broker starts empty: pass --reset-projections to drop them, or use a new database
+                """)
         }
     }
 }

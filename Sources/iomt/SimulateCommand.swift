@@ -66,6 +66,9 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds per tick; each device posts once per tick at most.")
     var tickMs = 200
 
+    @Option(help: "Staggered device groups: each device sends its vitals once every this many ticks.")
+    var phases = 1
+
     @Option(help: "Device heartbeat interval in seconds.")
     var heartbeatSeconds = 30.0
 
@@ -111,6 +114,7 @@ struct SimulateCommand: AsyncParsableCommand {
         guard patients > 0, facilities > 0 else { throw ValidationError("--patients and --facilities must be positive") }
         guard (10...10_000).contains(tickMs) else { throw ValidationError("--tick-ms must be from 10 to 10000") }
         guard (0...1).contains(ackShare) else { throw ValidationError("--ack-share must be from 0 to 1") }
+        guard (1...100).contains(phases) else { throw ValidationError("--phases must be from 1 to 100") }
         guard heartbeatSeconds >= 1 else { throw ValidationError("--heartbeat-seconds must be at least 1") }
     }
 
@@ -121,6 +125,7 @@ struct SimulateCommand: AsyncParsableCommand {
         fleet.facilities = facilities
         fleet.seed = seed
         fleet.rate = rate
+        fleet.phases = phases
         fleet.heartbeatInterval = heartbeatSeconds
         fleet.episodeEvery = episodeEvery
         fleet.episodeRamp = episodeRamp
@@ -132,8 +137,9 @@ struct SimulateCommand: AsyncParsableCommand {
         fleet.prefix = prefix
         var simulator = FleetSimulator(fleet)
 
+        let stop = StopFlag()
         let signer = try await signer()
-        let sink = try await makeSink(simulator: simulator, signer: signer)
+        let sink = try await makeSink(simulator: simulator, signer: signer, stop: stop)
         var acknowledger: Acknowledger?
         if let queryURL {
             guard let signer else { throw ValidationError("--query-url needs JWT_HS256_SECRET to sign the clinicians' token") }
@@ -144,7 +150,6 @@ struct SimulateCommand: AsyncParsableCommand {
             acknowledger = Acknowledger(url: queryURL, token: token, after: ackAfter, share: ackShare, prefix: prefix)
         }
 
-        let stop = StopFlag()
         let interrupts = ChildProcesses.interrupts()
         let watcher = Task {
             for await _ in interrupts {
@@ -157,40 +162,32 @@ struct SimulateCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data("iomt simulate: \(patients) beds, \(simulator.deviceIDs.count) devices, \(rate) events/s to \(output == .ingest ? ingestURL : "Kafka")\(duration > 0 ? " for \(duration) s" : " until Ctrl-C")\n".utf8))
         let clock = ContinuousClock()
         let start = clock.now
-        var tick = 0
-        var totals = SimulationTally()
         var reported = Set<String>()
         var nextProgress = 5.0
         var nextAcknowledgement = 1.0
-        while !stop.isSet {
-            tick += 1
-            let elapsed = Double(tick * tickMs) / 1000
-            if duration > 0, elapsed > duration { break }
-            let due = start + .milliseconds(tick * tickMs)
-            if clock.now < due { try? await Task.sleep(until: due, clock: clock) }
-            if stop.isSet { break }
-            let events = simulator.tick(at: EventTime(Date()), elapsed: elapsed)
-            var tally = events.isEmpty ? SimulationTally() : await sink.send(events)
-            if var current = acknowledger, elapsed >= nextAcknowledgement {
-                nextAcknowledgement = elapsed + 1
+        var running = SimulationTally()
+        let totals = await runTicks(&simulator, sink: sink, tickMs: tickMs, duration: duration, stop: stop) { simulator, tick in
+            var extra = SimulationTally()
+            if var current = acknowledger, tick.elapsed >= nextAcknowledgement {
+                nextAcknowledgement = tick.elapsed + 1
                 let acknowledgements = await current.due(simulator: &simulator)
                 acknowledger = current
-                if !acknowledgements.isEmpty { tally = tally + (await sink.send(acknowledgements)) }
+                if !acknowledgements.isEmpty { extra = await sink.send(acknowledgements) }
             }
-            for reason in tally.reasons where reported.insert(reason).inserted && reported.count <= 20 {
+            for reason in (tick.tally + extra).reasons where reported.insert(reason).inserted && reported.count <= 20 {
                 FileHandle.standardError.write(Data("iomt simulate: not accepted: \(reason)\n".utf8))
             }
-            totals = totals + tally
-            if elapsed >= nextProgress {
+            running = running + tick.tally + extra
+            if tick.elapsed >= nextProgress {
                 nextProgress += 5
-                let behind = (clock.now - due).seconds
                 FileHandle.standardError.write(Data(String(
                     format: "iomt simulate: %.0f s, %d events sent (%d accepted, %d rejected, %d failed), %d episodes, %d acknowledgements%@\n",
-                    elapsed, simulator.report.events, totals.accepted, totals.rejected, totals.failed,
+                    tick.elapsed, simulator.report.events, running.accepted, running.rejected, running.failed,
                     simulator.report.episodes.count, simulator.report.acknowledgements.count,
-                    behind > 1 ? String(format: ", %.1f s behind the rate", behind) : ""
+                    tick.behind > 1 ? String(format: ", %.1f s behind the rate", tick.behind) : ""
                 ).utf8))
             }
+            return extra
         }
         await sink.close()
         let report = simulator.report
@@ -214,7 +211,7 @@ struct SimulateCommand: AsyncParsableCommand {
         return try await AccessTokenVerifier(settings: .hs256(secret: secret))
     }
 
-    func makeSink(simulator: FleetSimulator, signer: AccessTokenVerifier?) async throws -> any SimulationSink {
+    func makeSink(simulator: FleetSimulator, signer: AccessTokenVerifier?, stop: StopFlag) async throws -> any SimulationSink {
         switch output {
         case .kafka:
             let settings = try KafkaSettings(environment: .process)
@@ -237,7 +234,7 @@ struct SimulateCommand: AsyncParsableCommand {
                 return tokens
             }
             let database = database
-            return IngestSink(url: ingestURL.trimmingSuffix("/"), deviceTokens: tokens, systemToken: systemToken) {
+            return IngestSink(url: ingestURL.trimmingSuffix("/"), deviceTokens: tokens, systemToken: systemToken, stop: stop) {
                 // The tokens were for this run only.
                 _ = try? await database.withDeviceTokens { store in
                     for token in tokens.values { _ = try await store.revoke(token: token) }
@@ -245,6 +242,68 @@ struct SimulateCommand: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// One tick of a simulation run, as sent.
+struct SimulatedTick {
+    /// Seconds into the run.
+    let elapsed: Double
+    /// The events of the tick.
+    let events: [Event]
+    /// What the sink made of them.
+    let tally: SimulationTally
+    /// How long sending them took.
+    let sendTime: Duration
+    /// How far behind its schedule the tick started, in seconds.
+    let behind: Double
+}
+
+/// Runs ticks of `tickMs` for `duration` seconds (0: until `stop`), each on its
+/// schedule, sending each tick's events and then calling `afterTick` (in tick
+/// order, once the tick's sends are done), whose tally is added to the total
+/// returned. `from` continues a run that already went that many seconds;
+/// `onSend` sees each tick's events as their sending starts.
+///
+/// With `window` 1 a tick starts only when the previous one has been sent, which
+/// keeps every device's requests in order. A larger window lets the sends of up
+/// to `window` ticks overlap (open-loop load); a device's vitals then stay in
+/// order only when it reports once every `window` ticks or less often
+/// (``FleetConfiguration/phases``).
+func runTicks(
+    _ simulator: inout FleetSimulator, sink: some SimulationSink, tickMs: Int, from: Double = 0, duration: Double, stop: StopFlag,
+    window: Int = 1, onSend: ([Event]) -> Void = { _ in }, afterTick: (inout FleetSimulator, SimulatedTick) async -> SimulationTally
+) async -> SimulationTally {
+    let clock = ContinuousClock()
+    let start = clock.now
+    var totals = SimulationTally()
+    var tick = 0
+    var inFlight: [(elapsed: Double, events: [Event], behind: Double, send: Task<(SimulationTally, Duration), Never>)] = []
+    func finishOldest(_ simulator: inout FleetSimulator) async {
+        let oldest = inFlight.removeFirst()
+        let (tally, sendTime) = await oldest.send.value
+        let outcome = SimulatedTick(elapsed: oldest.elapsed, events: oldest.events, tally: tally, sendTime: sendTime, behind: oldest.behind)
+        totals = totals + tally + (await afterTick(&simulator, outcome))
+    }
+    while !stop.isSet {
+        tick += 1
+        if duration > 0, Double(tick * tickMs) / 1000 > duration { break }
+        let elapsed = from + Double(tick * tickMs) / 1000
+        let due = start + .milliseconds(tick * tickMs)
+        if clock.now < due { try? await Task.sleep(until: due, clock: clock) }
+        if stop.isSet { break }
+        let behind = (clock.now - due).seconds
+        let events = simulator.tick(at: EventTime(Date()), elapsed: elapsed)
+        let send = Task {
+            let sent = ContinuousClock.now
+            let tally = events.isEmpty ? SimulationTally() : await sink.send(events)
+            return (tally, ContinuousClock.now - sent)
+        }
+        onSend(events)
+        inFlight.append((elapsed, events, behind, send))
+        while inFlight.count >= max(1, window) { await finishOldest(&simulator) }
+    }
+    while !inFlight.isEmpty { await finishOldest(&simulator) }
+    return totals
 }
 
 /// Set once, by a signal.
@@ -277,7 +336,7 @@ struct Acknowledger: Sendable {
             if let cursor { path += "&cursor=" + (cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? cursor) }
             var request = HTTPClientRequest(url: path)
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
-            guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(10)),
+            guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)),
                   response.status == .ok,
                   let body = try? await response.body.collect(upTo: 16 << 20),
                   let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],

@@ -42,7 +42,22 @@ struct IngestSink: SimulationSink {
     let url: String
     let deviceTokens: [String: String]
     let systemToken: String
+    /// Once set, failed requests are not retried (the run is stopping).
+    let stop: StopFlag
     let revoke: @Sendable () async -> Void
+    /// Up to 64 keep-alive connections: a tick posts one request per device.
+    let client: HTTPClient
+
+    init(url: String, deviceTokens: [String: String], systemToken: String, stop: StopFlag, revoke: @escaping @Sendable () async -> Void) {
+        self.url = url
+        self.deviceTokens = deviceTokens
+        self.systemToken = systemToken
+        self.stop = stop
+        self.revoke = revoke
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
 
     func send(_ events: [Event]) async -> SimulationTally {
         var requests: [(token: String, events: [Event])] = []
@@ -89,7 +104,7 @@ struct IngestSink: SimulationSink {
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
             request.body = .bytes(ByteBuffer(bytes: EventRecord.structuredBatch(pending)))
             do {
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                let response = try await client.execute(request, timeout: .seconds(30))
                 let text = String(buffer: try await response.body.collect(upTo: 4 << 20))
                 switch response.status.code {
                 case 202:
@@ -114,6 +129,7 @@ struct IngestSink: SimulationSink {
             } catch {
                 lastError = "\(error)"
             }
+            if stop.isSet { break }
             try? await Task.sleep(for: delay)
             delay *= 2
         }
@@ -151,7 +167,10 @@ struct IngestSink: SimulationSink {
         return (object?["detail"] as? String) ?? String(text.prefix(200))
     }
 
-    func close() async { await revoke() }
+    func close() async {
+        await revoke()
+        try? await client.shutdown()
+    }
 }
 
 /// Straight to Kafka with the idempotent producer, in binary content mode, as the

@@ -25,18 +25,23 @@ struct EndToEndTests {
         try Data(#"{"news2Medium": {"persistenceSeconds": 2}, "news2SingleRed": {"persistenceSeconds": 2}}"#.utf8).write(to: rules)
         let ingestPort = try LoopbackPort.free()
         let queryPort = try LoopbackPort.free()
-        let dev = try StackProcess("iomt", [
+        let dev = try WorkerProcess(executable: "iomt", arguments: [
             "dev", "--no-simulator", "--ingest-port", String(ingestPort), "--query-port", String(queryPort),
             "--state-dir", state.path, "--alert-rules", rules.path, "--project", repositoryRoot.path,
-        ], environment: ["DATABASE_URL": database.url, "LOG_LEVEL": "warning"], log: state.appendingPathComponent("dev.log"))
-        defer { dev.stop() }
+        ], environment: [
+            "DATABASE_URL": database.url, "LOG_LEVEL": "warning",
+            // Roles are per cluster: a role of its own keeps other suites' query
+            // services (which set their role's password) from locking this one out.
+            "QUERY_DATABASE_ROLE": "e2e_" + database.name.suffix(12),
+        ], log: state.appendingPathComponent("dev.log"))
+        defer { dev.interrupt() }
 
         let stack = try await StackEnvironment.read(state.appendingPathComponent("stack.env"), while: dev)
         let ingestURL = try #require(stack["IOMT_INGEST_URL"]), queryURL = try #require(stack["IOMT_QUERY_URL"])
         let token = try #require(stack["IOMT_TOKEN"])
 
         let reportFile = state.appendingPathComponent("report.json")
-        let simulate = try StackProcess("iomt", [
+        let simulate = try WorkerProcess(executable: "iomt", arguments: [
             "simulate", "--duration", "30", "--rate", "150", "--patients", "20", "--seed", "7", "--tick-ms", "100",
             "--episode-every", "3", "--episode-ramp", "3", "--episode-hold", "10", "--mean-stay", "24",
             "--alarm-every", "4", "--silent-every", "0", "--ack-after", "2", "--ack-share", "1",
@@ -122,54 +127,16 @@ struct EndToEndTests {
         await reader.close()
         #expect(letters == 0, "\(letters) records in \(EventTopic.deadLetter.name)")
 
-        dev.stop()
+        // Ctrl-C stops the stack cleanly: every service exits and `iomt dev` exits 0.
+        dev.interrupt()
+        #expect(dev.process.terminationStatus == 0, "iomt dev exit status after SIGINT: \(dev.output())")
         await database.drop()
-    }
-}
-
-/// A process of the stack (`iomt dev`, `iomt simulate`) with arguments and a log.
-final class StackProcess: @unchecked Sendable {
-    // @unchecked: started once in init, then only signalled and waited for.
-    let process = Process()
-    let log: URL
-
-    init(_ executable: String, _ arguments: [String], environment: [String: String], log: URL) throws {
-        process.executableURL = binFolder.appendingPathComponent(executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        self.log = log
-        try process.run()
-        LiveChildren.add(process.processIdentifier)
-    }
-
-    /// Waits for the exit; returns the status.
-    func wait() async -> Int32 {
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
-        LiveChildren.remove(process.processIdentifier)
-        return process.terminationStatus
-    }
-
-    /// The end of the log.
-    func output() -> String {
-        String((try? String(contentsOf: log, encoding: .utf8))?.suffix(3000) ?? "")
-    }
-
-    /// SIGINT (Ctrl-C), then waits.
-    func stop() {
-        LiveChildren.remove(process.processIdentifier)
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
     }
 }
 
 enum StackEnvironment {
     /// The variables `iomt dev` writes once the stack is up.
-    static func read(_ file: URL, while process: StackProcess, timeout: Duration = .seconds(180)) async throws -> [String: String] {
+    static func read(_ file: URL, while process: WorkerProcess, timeout: Duration = .seconds(180)) async throws -> [String: String] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let text = try? String(contentsOf: file, encoding: .utf8), text.contains("JWT_HS256_SECRET=") {

@@ -36,6 +36,9 @@ struct QueryEndpointTests {
         #expect(second.json["nextCursor"] is NSNull)
         #expect(try await get("/v1/patients?risk=extreme", token: token).status == 400)
         #expect(try await get("/v1/patients?cursor=%%%", token: token).status == 400)
+        // A NUL byte would reach PostgreSQL (which refuses it) as a 5xx: it is a 400 naming the parameter.
+        let nul = try await get("/v1/devices?kind=pump%00x", token: token)
+        #expect(nul.status == 400 && nul.text.contains("kind"), "\(nul.status) \(nul.text)")
     }
 
     @Test("GET /v1/devices filters by battery, kind, facility and online; GET /v1/devices/{id} shows one")
