@@ -181,7 +181,7 @@ enum DevBrokerTuning {
     /// wait keeps a caught-up worker's freshness at tens of milliseconds.
     /// Unless the environment sets it already.
     static var consumerEnvironment: [String: String] {
-        ServiceEnvironment.process["KAFKA_CONFIG_FETCH_WAIT_MAX_MS"] == nil ? ["KAFKA_CONFIG_FETCH_WAIT_MAX_MS": "25"] : [:]
+        ServiceEnvironment.process["KAFKA_CONFIG_FETCH_WAIT_MAX_MS"] == nil ? ["KAFKA_CONFIG_FETCH_WAIT_MAX_MS": "10"] : [:]
     }
 }
 
