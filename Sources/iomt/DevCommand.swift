@@ -73,7 +73,9 @@ struct DevCommand: AsyncParsableCommand {
         }
         // The dev broker keeps events in memory: a new run starts with an empty log,
         // so projections (and their checkpoints) of an earlier run must go.
-        try await DevProjections.reset(databaseURL: databaseURL, allowed: ownPostgres || resetProjections)
+        try await withTimeout(.seconds(30), "PostgreSQL (DATABASE_URL or the private cluster) did not answer within 30 s") {
+            try await DevProjections.reset(databaseURL: databaseURL, allowed: ownPostgres || resetProjections)
+        }
         let broker = try ChildBroker(brokers: 1, topics: [])
         stack.broker = broker
         let secret = randomSecret()
@@ -219,6 +221,20 @@ enum DevProjections {
                 but the dev broker starts empty: pass --reset-projections to drop them, or use a new database
                 """)
         }
+    }
+}
+
+/// Runs `body`, failing with `message` if it takes longer than `timeout`.
+func withTimeout<T: Sendable>(_ timeout: Duration, _ message: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else { throw ValidationError(message) }
+        return value
     }
 }
 
