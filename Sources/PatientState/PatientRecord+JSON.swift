@@ -29,7 +29,7 @@ extension PatientRecord {
             Self.stamp(location, into: &writer)
             writer.endObject()
         }
-        Self.member("status", status, into: &writer) { $0.string($1.rawValue) }
+        Stamped.write(status, as: "status", into: &writer) { $0.string($1.rawValue) }
         writer.key("vitals")
         writer.beginObject()
         for (code, reading) in vitals.sorted(by: { $0.key < $1.key }) {
@@ -42,9 +42,9 @@ extension PatientRecord {
             writer.endObject()
         }
         writer.endObject()
-        Self.member("consciousness", consciousness, into: &writer) { $0.string($1.rawValue) }
-        Self.member("supplementalOxygen", supplementalOxygen, into: &writer) { $0.bool($1) }
-        Self.member("spo2Scale", spo2Scale, into: &writer) { $0.integer($1) }
+        Stamped.write(consciousness, as: "consciousness", into: &writer) { $0.string($1.rawValue) }
+        Stamped.write(supplementalOxygen, as: "supplementalOxygen", into: &writer) { $0.bool($1) }
+        Stamped.write(spo2Scale, as: "spo2Scale", into: &writer) { $0.integer($1) }
         writer.member("lastEventAt", lastEventAt.map { Int($0.microseconds) })
         writer.member("eventsApplied", eventsApplied)
         writer.endObject()
@@ -56,15 +56,6 @@ extension PatientRecord {
         writer.member("eventId", stamped.eventId)
     }
 
-    private static func member<V>(_ name: String, _ stamped: Stamped<V>?, into writer: inout JSONWriter, value: (inout JSONWriter, V) -> Void) {
-        guard let stamped else { return }
-        writer.key(name)
-        writer.beginObject()
-        writer.key("value")
-        value(&writer, stamped.value)
-        stamp(stamped, into: &writer)
-        writer.endObject()
-    }
 
     /// Reads a document written by ``json``; nil when it is not one.
     public init?(patientId: String, json: JSONValue) {
@@ -73,26 +64,20 @@ extension PatientRecord {
         func time(_ value: JSONValue?) -> EventTime? {
             value?.number.map { EventTime(microseconds: Int64($0)) }
         }
-        func stamp<V>(_ value: JSONValue?, _ read: (JSONValue) -> V?) -> Stamped<V>? {
-            guard let value, let inner = value["value"].flatMap(read), let at = time(value["at"]),
-                  let eventID = value["eventId"]?.string
-            else { return nil }
-            return Stamped(inner, at: at, eventId: eventID)
-        }
         if let location = json["location"], let facility = location["facilityId"]?.string, let unit = location["unit"]?.string,
            let at = time(location["at"]), let eventID = location["eventId"]?.string {
             self.location = Stamped(PatientLocation(facilityId: facility, unit: unit, bed: location["bed"]?.string), at: at, eventId: eventID)
         }
-        status = stamp(json["status"]) { $0.string.flatMap(PatientStatus.init(rawValue:)) }
+        status = Stamped(json: json["status"]) { $0.string.flatMap(PatientStatus.init(rawValue:)) }
         json["vitals"]?.forEachMember { code, reading in
             guard let code = code.string, let value = reading["value"]?.number, let unit = reading["unit"]?.string,
                   let observed = time(reading["at"]), let eventID = reading["eventId"]?.string
             else { return }
             vitals[code] = Stamped(VitalReading(value: value, unit: unit), at: observed, eventId: eventID)
         }
-        consciousness = stamp(json["consciousness"]) { $0.string.flatMap(ConsciousnessLevel.init(rawValue:)) }
-        supplementalOxygen = stamp(json["supplementalOxygen"]) { $0.bool }
-        spo2Scale = stamp(json["spo2Scale"]) { $0.number.map { Int($0) } }
+        consciousness = Stamped(json: json["consciousness"]) { $0.string.flatMap(ConsciousnessLevel.init(rawValue:)) }
+        supplementalOxygen = Stamped(json: json["supplementalOxygen"]) { $0.bool }
+        spo2Scale = Stamped(json: json["spo2Scale"]) { $0.number.map { Int($0) } }
         lastEventAt = time(json["lastEventAt"])
         eventsApplied = json["eventsApplied"]?.number.map { Int($0) } ?? 0
     }

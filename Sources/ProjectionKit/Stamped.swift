@@ -31,3 +31,26 @@ extension Optional {
         if candidate.supersedes(self) { self = candidate }
     }
 }
+
+/// The JSON form of a stamped value in projection documents:
+/// `{"value": …, "at": <µs since the epoch>, "eventId": …}`.
+extension Stamped {
+    /// Writes `name: {value, at, eventId}`, or nothing when `stamped` is nil.
+    public static func write(_ stamped: Stamped?, as name: String, into writer: inout JSONWriter, value: (inout JSONWriter, Value) -> Void) {
+        guard let stamped else { return }
+        writer.key(name)
+        writer.beginObject()
+        writer.key("value")
+        value(&writer, stamped.value)
+        writer.member("at", Int(stamped.at.microseconds))
+        writer.member("eventId", stamped.eventId)
+        writer.endObject()
+    }
+
+    /// Reads what ``write(_:as:into:value:)`` wrote; nil when `json` is missing or
+    /// incomplete, or `read` rejects the value.
+    public init?(json: JSONValue?, value read: (JSONValue) -> Value?) {
+        guard let json, let value = json["value"].flatMap(read), let at = json["at"]?.number, let eventID = json["eventId"]?.string else { return nil }
+        self.init(value, at: EventTime(microseconds: Int64(at)), eventId: eventID)
+    }
+}

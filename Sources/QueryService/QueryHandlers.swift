@@ -43,11 +43,7 @@ struct QueryHandlers: Sendable {
         for try await row in rows.decode((String, String?, String?, String?, String, Int?, String?, Bool?, Int64?, Int64).self) { items.append(row) }
         let page = Array(items.prefix(limit))
         try await audit.record(identity, action: "list-patients", resource: "patients", patients: page.map(\.0), outcome: "ok", context: context)
-        var writer = JSONWriter(capacity: 256 * page.count + 64)
-        writer.beginObject()
-        writer.key("items")
-        writer.beginArray()
-        for item in page {
+        return Self.page(page, bytesPerItem: 256, cursor: items.count > limit ? page.last?.0 : nil) { item, writer in
             writer.beginObject()
             writer.member("patientId", item.0)
             writer.member("status", item.4)
@@ -68,10 +64,6 @@ struct QueryHandlers: Sendable {
             writer.member("eventsApplied", Int(item.9))
             writer.endObject()
         }
-        writer.endArray()
-        Self.nextCursor(&writer, items.count > limit ? page.last?.0 : nil)
-        writer.endObject()
-        return .json(writer.bytes)
     }
 
     /// Loads a patient visible to the caller and the devices assigned to it (one
@@ -143,15 +135,9 @@ struct QueryHandlers: Sendable {
             try await audit.record(identity, action: "list-devices", resource: "devices", patients: patients, outcome: "ok", context: context)
         }
         let now = EventTime(Date())
-        var writer = JSONWriter(capacity: 512 * page.count + 64)
-        writer.beginObject()
-        writer.key("items")
-        writer.beginArray()
-        for record in page { ResourceJSON.device(record, now: now, into: &writer) }
-        writer.endArray()
-        Self.nextCursor(&writer, records.count > limit ? page.last?.deviceId : nil)
-        writer.endObject()
-        return .json(writer.bytes)
+        return Self.page(page, bytesPerItem: 512, cursor: records.count > limit ? page.last?.deviceId : nil) { record, writer in
+            ResourceJSON.device(record, now: now, into: &writer)
+        }
     }
 
     func getDevice(_ request: Request, _ context: QueryRequestContext) async throws -> Response {
@@ -218,15 +204,9 @@ struct QueryHandlers: Sendable {
         if !patients.isEmpty || patient != nil {
             try await audit.record(identity, action: patient == nil ? "list-alerts" : "list-patient-alerts", resource: "alerts", patients: patient.map { [$0] } ?? patients, outcome: "ok", context: context)
         }
-        var writer = JSONWriter(capacity: 512 * page.count + 64)
-        writer.beginObject()
-        writer.key("items")
-        writer.beginArray()
-        for (alert, _) in page { ResourceJSON.alert(alert, redactPatient: opsOnly, into: &writer) }
-        writer.endArray()
-        Self.nextCursor(&writer, alerts.count > limit ? page.last.map { "\($0.1)|\($0.0.alertId)" } : nil)
-        writer.endObject()
-        return .json(writer.bytes)
+        return Self.page(page, bytesPerItem: 512, cursor: alerts.count > limit ? page.last.map { "\($0.1)|\($0.0.alertId)" } : nil) { item, writer in
+            ResourceJSON.alert(item.0, redactPatient: opsOnly, into: &writer)
+        }
     }
 
     func getAlert(_ request: Request, _ context: QueryRequestContext) async throws -> Response {
@@ -338,9 +318,19 @@ struct QueryHandlers: Sendable {
         return .json(writer.bytes)
     }
 
-    static func nextCursor(_ writer: inout JSONWriter, _ key: String?) {
+    /// A list response: `{items: [...], nextCursor}`, the cursor encoding `key`
+    /// (null on the last page).
+    static func page<Item>(_ items: [Item], bytesPerItem: Int, cursor key: String?, _ write: (Item, inout JSONWriter) -> Void) -> Response {
+        var writer = JSONWriter(capacity: bytesPerItem * items.count + 64)
+        writer.beginObject()
+        writer.key("items")
+        writer.beginArray()
+        for item in items { write(item, &writer) }
+        writer.endArray()
         writer.key("nextCursor")
         if let key { writer.string(Cursor.encode(key)) } else { writer.null() }
+        writer.endObject()
+        return .json(writer.bytes)
     }
 }
 

@@ -74,6 +74,16 @@ enum VitalSign: Int, CaseIterable, Sendable {
         }
     }
 
+    /// The UCUM unit a device reports it in (DOMAIN.md).
+    var unit: String {
+        switch self {
+        case .pulse, .respiration: "/min"
+        case .spo2: "%"
+        case .systolic, .diastolic: "mm[Hg]"
+        case .temperature: "Cel"
+        }
+    }
+
     /// Half-width of the measurement noise. Chosen, with the baselines and the
     /// episode targets, so noise never moves a value across a NEWS2 band edge.
     var noise: Double {
@@ -203,7 +213,6 @@ struct Slot: Sendable {
     let scale2: Bool
     var patient: String?
     var baseline: Physiology
-    var admittedAt: Double = 0
     var dischargeAt: Double?
     var readmitAt: Double?
     var nextAssessment: Double = 0

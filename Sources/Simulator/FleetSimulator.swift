@@ -224,7 +224,6 @@ public struct FleetSimulator: Sendable {
         let patient = "\(configuration.prefix)-pat-\(String(patientSerial).leftPadded(to: 5))"
         var slot = slots[index]
         slot.patient = patient
-        slot.admittedAt = elapsed
         slot.readmitAt = nil
         slot.baseline = Physiology.baseline(scale2: slot.scale2, using: &random)
         slot.dischargeAt = configuration.meanStay > 0 ? elapsed + max(configuration.meanStay / 4, Self.exponential(configuration.meanStay, using: &random)) : nil
@@ -417,28 +416,22 @@ public struct FleetSimulator: Sendable {
         for sign in device.kind.measures {
             var value = physiology[sign] + Double.random(in: -sign.noise...sign.noise, using: &random)
             value = sign == .spo2 ? min(100, value) : value
-            if sign == .temperature, device.kind == .wearable {
-                observations.append(Observation(code: sign.code, value: ((value * 9 / 5 + 32) * 10).rounded() / 10, unit: "[degF]"))
-            } else {
-                let scale = sign.decimals == 1 ? 10.0 : 1.0
-                let unit = switch sign {
-                case .pulse, .respiration: "/min"
-                case .spo2: "%"
-                case .systolic, .diastolic: "mm[Hg]"
-                case .temperature: "Cel"
-                }
-                observations.append(Observation(code: sign.code, value: (value * scale).rounded() / scale, unit: unit))
-            }
+            // Wearables report temperature in °F, to one decimal like everything else.
+            let fahrenheit = sign == .temperature && device.kind == .wearable
+            if fahrenheit { value = value * 9 / 5 + 32 }
+            let scale = sign.decimals == 1 ? 10.0 : 1.0
+            observations.append(Observation(code: sign.code, value: (value * scale).rounded() / scale, unit: fahrenheit ? "[degF]" : sign.unit))
         }
         let event = makeEvent(.vitalsObserved(VitalsObserved(
             deviceId: device.id, patientId: device.kind == .monitor ? device.patient : nil, observations: observations
         )))
+        let time = event.time.rfc3339
         if let reportIndex = slot.report {
             for observation in observations {
-                report.patients[reportIndex].latest[observation.code] = .init(value: observation.value, unit: observation.unit, time: event.time.rfc3339)
+                report.patients[reportIndex].latest[observation.code] = .init(value: observation.value, unit: observation.unit, time: time)
             }
         }
-        if reached, let episode = slot.episode { report.episodes[episode.report].reachedAt = event.time.rfc3339 }
+        if reached, let episode = slot.episode { report.episodes[episode.report].reachedAt = time }
         return event
     }
 }

@@ -93,18 +93,8 @@ struct DevCommand: AsyncParsableCommand {
             common["QUERY_OPENAPI_FILE"] = project + "/schemas/openapi/query.yaml"
         }
 
-        // Workers first (they migrate their schemas), then the services.
-        var workerURLs: [(String, String)] = []
-        for worker in ["iomt-patient-state", "iomt-asset-inventory", "iomt-alerts"] {
-            let port = try freePort()
-            let environment = common.merging(["HTTP_PORT": String(port)]) { $1 }.merging(DevBrokerTuning.consumerEnvironment) { current, _ in current }
-            try await stack.start(worker, environment: environment, ready: "http://127.0.0.1:\(port)/ready")
-            workerURLs.append((worker, "http://127.0.0.1:\(port)"))
-        }
-        let ingestURL = "http://127.0.0.1:\(ingestPort)"
-        let queryURL = "http://127.0.0.1:\(queryPort)"
-        try await stack.start("iomt-ingest", environment: common.merging(["HTTP_PORT": String(ingestPort)]) { $1 }, ready: ingestURL + "/ready")
-        try await stack.start("iomt-query", environment: common.merging(["HTTP_PORT": String(queryPort)]) { $1 }, ready: queryURL + "/ready")
+        let urls = try await stack.startServices(environment: common, ingestPort: ingestPort, queryPort: queryPort)
+        let (ingestURL, queryURL) = (urls.ingest, urls.query)
 
         // The user's tokens: a JWT that may read everything of the dev facilities,
         // one that may publish care events, and one device token.
@@ -140,7 +130,7 @@ struct DevCommand: AsyncParsableCommand {
         iomt dev stack is up (logs in \(logs.path)).
           ingest           \(ingestURL)   POST /v1/events
           query            \(queryURL)   GET /v1/patients/{id}, /v1/devices/{id}, /v1/alerts, /v1/alerts/stream, /openapi.yaml
-        \(workerURLs.map { "  \($0.0.dropFirst(5).padding(toLength: 16, withPad: " ", startingAt: 0)) \($0.1)   /metrics" }.joined(separator: "\n"))
+        \(urls.workers.map { "  \($0.name.dropFirst(5).padding(toLength: 16, withPad: " ", startingAt: 0)) \($0.url)   /metrics" }.joined(separator: "\n"))
           KAFKA_BROKERS=\(broker.bootstrapServers)
           DATABASE_URL=\(databaseURL)
         \(simulator ? "  simulator        \(patients) beds, \(Int(rate)) events/s (patients sim-pat-00001 …)" : "  simulator        off")
@@ -256,6 +246,23 @@ struct DevStack {
         let service = try ChildService(executable: executable, environment: environment, logFile: logs.appendingPathComponent(executable + ".log"))
         services.append(service)
         try await service.waitUntilReady(ready)
+    }
+
+    /// Starts the three workers (each migrates its schema), then ingest and
+    /// query on the given ports; returns their base URLs.
+    mutating func startServices(environment common: [String: String], ingestPort: Int, queryPort: Int) async throws
+        -> (ingest: String, query: String, workers: [(name: String, url: String)]) {
+        var workers: [(name: String, url: String)] = []
+        for worker in ["iomt-patient-state", "iomt-asset-inventory", "iomt-alerts"] {
+            let port = try freePort()
+            let environment = common.merging(["HTTP_PORT": String(port)]) { $1 }.merging(DevBrokerTuning.consumerEnvironment) { current, _ in current }
+            try await start(worker, environment: environment, ready: "http://127.0.0.1:\(port)/ready")
+            workers.append((worker, "http://127.0.0.1:\(port)"))
+        }
+        let ingest = "http://127.0.0.1:\(ingestPort)", query = "http://127.0.0.1:\(queryPort)"
+        try await start("iomt-ingest", environment: common.merging(["HTTP_PORT": String(ingestPort)]) { $1 }, ready: ingest + "/ready")
+        try await start("iomt-query", environment: common.merging(["HTTP_PORT": String(queryPort)]) { $1 }, ready: query + "/ready")
+        return (ingest, query, workers)
     }
 
     mutating func startSimulator(environment: [String: String], arguments: [String]) throws {

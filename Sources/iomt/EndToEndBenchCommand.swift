@@ -84,15 +84,8 @@ struct EndToEndBenchCommand: AsyncParsableCommand {
         ]
         let spec = FileManager.default.currentDirectoryPath + "/schemas/openapi/query.yaml"
         if FileManager.default.fileExists(atPath: spec) { common["QUERY_OPENAPI_FILE"] = spec }
-        for worker in ["iomt-patient-state", "iomt-asset-inventory", "iomt-alerts"] {
-            let port = try freePort()
-            let environment = common.merging(["HTTP_PORT": String(port)]) { $1 }.merging(DevBrokerTuning.consumerEnvironment) { current, _ in current }
-            try await stack.start(worker, environment: environment, ready: "http://127.0.0.1:\(port)/ready")
-        }
-        let ingestURL = "http://127.0.0.1:\(try freePort())"
-        let queryURL = "http://127.0.0.1:\(try freePort())"
-        try await stack.start("iomt-ingest", environment: common.merging(["HTTP_PORT": String(ingestURL.split(separator: ":").last!)]) { $1 }, ready: ingestURL + "/ready")
-        try await stack.start("iomt-query", environment: common.merging(["HTTP_PORT": String(queryURL.split(separator: ":").last!)]) { $1 }, ready: queryURL + "/ready")
+        let urls = try await stack.startServices(environment: common, ingestPort: try freePort(), queryPort: try freePort())
+        let (ingestURL, queryURL) = (urls.ingest, urls.query)
 
         var fleet = FleetConfiguration()
         fleet.patients = patients
