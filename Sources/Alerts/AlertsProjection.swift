@@ -42,6 +42,9 @@ public struct AlertsProjection: Projection {
     public var eventTypes: Set<EventType> {
         Set(EventType.allCases.filter(\.isDeviceEvent)).union([.patientAdmitted, .patientTransferred, .patientDischarged, .patientAssessed, .alertAcknowledged])
     }
+    /// Acknowledgements, which go to the dead-letter topic when their alert is
+    /// unknown or resolved.
+    public var deadLetterTypes: Set<EventType> { [.alertAcknowledged] }
     /// The `alerts` schema.
     public var migrations: [Migration] { AlertsStore.migrations }
     /// Once a second.

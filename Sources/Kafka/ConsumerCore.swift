@@ -10,7 +10,9 @@ import Synchronization
 /// runs inside `rd_kafka_consume_batch_queue` on that same thread);
 /// `closeRequested` is atomic; `handoff` is thread-safe.
 final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
-    let handoff = EventHandoff<KafkaConsumerEvent>(capacity: 2)
+    /// One batch waits while the next fills: enough to keep the consumer busy, and
+    /// each batch held here is memory (a worker's RSS grows with every slot).
+    let handoff = EventHandoff<KafkaConsumerEvent>(capacity: 1)
     private let configuration: KafkaConsumerConfiguration
     private let closeRequested = Atomic<Bool>(false)
     private var pending: [KafkaMessage] = []

@@ -30,6 +30,12 @@ public protocol Projection: Sendable {
     var eventTypes: Set<EventType> { get }
     /// Versioned migrations creating and evolving ``schema``.
     var migrations: [Migration] { get }
+    /// Event types that ``apply(_:in:)`` may send to the dead-letter topic. The
+    /// runtime keeps the original records of these types until their batch
+    /// commits, so a dead letter carries the bytes that arrived; other records are
+    /// released as soon as they are decoded, which bounds a worker's memory. The
+    /// default is none.
+    var deadLetterTypes: Set<EventType> { get }
     /// Applies one batch inside the runtime's transaction, which also advances the
     /// checkpoints: either both commit or neither does.
     func apply(_ events: [ProjectedEvent], in context: ProjectionContext) async throws
@@ -45,6 +51,8 @@ public protocol Projection: Sendable {
 }
 
 extension Projection {
+    /// None: the projection applies every valid event it consumes.
+    public var deadLetterTypes: Set<EventType> { [] }
     /// No ticks.
     public var tickInterval: Duration? { nil }
     /// Nothing falls due.
@@ -57,13 +65,31 @@ extension Projection {
 public struct ProjectedEvent: Sendable {
     /// The event.
     public var event: Event
-    /// The source record (for dead letters).
-    public var message: KafkaMessage
+    /// The topic and partition of the source record.
+    public var topicPartition: KafkaTopicPartition
+    /// The offset of the source record.
+    public var offset: Int64
+    /// The source record as it arrived, kept only for the projection's
+    /// ``Projection/deadLetterTypes``.
+    public var record: KafkaMessage?
 
-    /// Creates a projected event.
-    public init(event: Event, message: KafkaMessage) {
+    /// Creates a projected event from its source record, keeping the record
+    /// itself only when `keepingRecord` is true.
+    public init(event: Event, message: KafkaMessage, keepingRecord: Bool = true) {
         self.event = event
-        self.message = message
+        self.topicPartition = message.topicPartition
+        self.offset = message.offset
+        self.record = keepingRecord ? message : nil
+    }
+
+    /// The record to dead-letter: the original when it was kept; otherwise the
+    /// event encoded again in binary mode (same `ce_id`, `ce_source` and key).
+    var deadLetterSource: KafkaMessage {
+        record ?? KafkaMessage(
+            topic: topicPartition.topic, partition: topicPartition.partition, offset: offset,
+            key: EventRecord.key(for: event), value: EventRecord.value(for: event),
+            headers: EventRecord.headers(for: event)
+        )
     }
 }
 

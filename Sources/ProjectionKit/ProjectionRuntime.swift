@@ -105,6 +105,7 @@ public final class ProjectionRuntime: Service, Sendable {
         // batch overlaps the database work of the current one.
         let decoded = AsyncChannel<DecodedEvent>()
         let eventTypes = projection.eventTypes
+        let keptTypes = projection.deadLetterTypes
         let decoding = Task {
             let decoder = EventRecordDecoder()
             for await event in consumer.events {
@@ -112,15 +113,21 @@ public final class ProjectionRuntime: Service, Sendable {
                 case .assigned(let assignment): await decoded.send(.assigned(assignment))
                 case .revoked(let revocation): await decoded.send(.revoked(revocation))
                 case .messages(let messages):
-                    let events = messages.map { message -> DecodedMessage in
+                    // Only what the batch loop needs survives decoding: the raw
+                    // records are released here unless a dead letter may need them.
+                    let records = messages.map { message -> DecodedRecord in
+                        let outcome: DecodedRecord.Outcome
                         do throws(EventValidationError) {
                             let event = try decoder.decode(headers: message.headers, value: message.value)
-                            return eventTypes.contains(event.type) ? .event(event) : .skipped(event.time)
+                            outcome = eventTypes.contains(event.type)
+                                ? .event(ProjectedEvent(event: event, message: message, keepingRecord: keptTypes.contains(event.type)))
+                                : .skipped(event.time)
                         } catch {
-                            return .undecodable(error.description)
+                            outcome = .undecodable(message, error.description)
                         }
+                        return DecodedRecord(topic: message.topic, partition: message.partition, offset: message.offset, outcome: outcome)
                     }
-                    await decoded.send(.messages(messages, events))
+                    await decoded.send(.records(records))
                 }
                 if Task.isCancelled { break }
             }
@@ -233,8 +240,8 @@ public final class ProjectionRuntime: Service, Sendable {
                     case .revoked(let revocation):
                         for partition in revocation.partitions { owned.removeValue(forKey: partition) }
                         revocation.acknowledge()
-                    case .messages(let messages, let decoded):
-                        try await handle(messages, decoded)
+                    case .records(let records):
+                        try await handle(records)
                         stop = await runtime.onProgress(Progress(applied: applied, positions: owned))
                     case .tick:
                         try await tick()
@@ -285,9 +292,9 @@ public final class ProjectionRuntime: Service, Sendable {
             }
         }
 
-        mutating func handle(_ messages: [KafkaMessage], _ decoded: [DecodedMessage]) async throws {
+        mutating func handle(_ records: [DecodedRecord]) async throws {
             let started = ContinuousClock.now
-            var batch = try await prepare(messages, decoded)
+            var batch = try await prepare(records)
             while !batch.ranges.isEmpty {
                 do {
                     try await runtime.retrying("apply batch") { [batch] in try await apply(batch) }
@@ -308,7 +315,7 @@ public final class ProjectionRuntime: Service, Sendable {
             applied += batch.events.count
             runtime.metrics.applied.increment(by: batch.events.count)
             runtime.metrics.skipped.increment(by: batch.skipped)
-            runtime.metrics.batchSize.record(messages.count)
+            runtime.metrics.batchSize.record(records.count)
             runtime.metrics.batchLatency.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
             if let newest = batch.ranges.values.compactMap(\.lastEventTime).max() {
                 runtime.metrics.newestEventTime.record(newest.secondsSinceEpoch)
@@ -321,9 +328,9 @@ public final class ProjectionRuntime: Service, Sendable {
         }
 
         /// Groups messages by partition, drops what was already applied, decodes.
-        mutating func prepare(_ messages: [KafkaMessage], _ decoded: [DecodedMessage]) async throws -> PreparedBatch {
+        mutating func prepare(_ records: [DecodedRecord]) async throws -> PreparedBatch {
             var batch = PreparedBatch()
-            let unknown = Set(messages.map(\.topicPartition)).filter { owned[$0] == nil }
+            let unknown = Set(records.map(\.topicPartition)).filter { owned[$0] == nil }
             if !unknown.isEmpty {
                 // Assigned without our checkpoints (the reply timed out): load them
                 // now and move the consumer there if it started elsewhere.
@@ -337,7 +344,7 @@ public final class ProjectionRuntime: Service, Sendable {
             func flush() {
                 if let current { batch.ranges[current.partition] = current.range }
             }
-            for (message, outcome) in zip(messages, decoded) {
+            for message in records {
                 if current == nil || current!.partition.partition != message.partition || current!.partition.topic != message.topic {
                     flush()
                     let partition = message.topicPartition
@@ -358,15 +365,15 @@ public final class ProjectionRuntime: Service, Sendable {
                     ])
                 }
                 current!.range.to = message.offset + 1
-                switch outcome {
-                case .event(let event):
-                    current!.range.lastEventTime = max(current!.range.lastEventTime ?? event.time, event.time)
-                    batch.events.append(ProjectedEvent(event: event, message: message))
+                switch message.outcome {
+                case .event(let projected):
+                    current!.range.lastEventTime = max(current!.range.lastEventTime ?? projected.event.time, projected.event.time)
+                    batch.events.append(projected)
                 case .skipped(let time):
                     current!.range.lastEventTime = max(current!.range.lastEventTime ?? time, time)
                     batch.skipped += 1
-                case .undecodable(let reason):
-                    batch.undecodable.append((message, reason))
+                case .undecodable(let original, let reason):
+                    batch.undecodable.append((original, reason))
                 }
             }
             flush()
@@ -395,7 +402,7 @@ public final class ProjectionRuntime: Service, Sendable {
                     try await projection.apply(batch.events, in: context)
                 }
                 let letters = batch.undecodable.map { DeadLetter.record(for: $0.0, reason: $0.1, consumer: projection.name, at: now) }
-                    + context.deadLetters.map { DeadLetter.record(for: $0.0.message, reason: $0.1, consumer: projection.name, at: now) }
+                    + context.deadLetters.map { DeadLetter.record(for: $0.0.deadLetterSource, reason: $0.1, consumer: projection.name, at: now) }
                 if !letters.isEmpty {
                     // Stored before the checkpoint commits: a crash here repeats
                     // dead letters, never loses them.
@@ -411,20 +418,29 @@ public final class ProjectionRuntime: Service, Sendable {
 enum DecodedEvent: Sendable {
     case assigned(KafkaAssignment)
     case revoked(KafkaRevocation)
-    /// Messages and, for each, what decoding made of it.
-    case messages([KafkaMessage], [DecodedMessage])
+    /// A batch of records, decoded.
+    case records([DecodedRecord])
     /// Time to run the projection's time-driven rules.
     case tick
 }
 
-/// One decoded record.
-enum DecodedMessage: Sendable {
-    /// An event of a type the projection applies.
-    case event(Event)
-    /// A valid event of another type (only its time matters).
-    case skipped(EventTime)
-    /// Not a valid event of the contract.
-    case undecodable(String)
+/// One consumed record after decoding: its position and what decoding made of it.
+struct DecodedRecord: Sendable {
+    enum Outcome: Sendable {
+        /// An event of a type the projection applies.
+        case event(ProjectedEvent)
+        /// A valid event of another type (only its time matters).
+        case skipped(EventTime)
+        /// Not a valid event of the contract: the record and the reason.
+        case undecodable(KafkaMessage, String)
+    }
+
+    var topic: String
+    var partition: Int32
+    var offset: Int64
+    var outcome: Outcome
+
+    var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
 }
 
 /// A batch ready to apply.
@@ -441,7 +457,7 @@ struct PreparedBatch: Sendable {
     func without(_ partitions: Set<KafkaTopicPartition>) -> PreparedBatch {
         var copy = self
         for partition in partitions { copy.ranges.removeValue(forKey: partition) }
-        copy.events.removeAll { partitions.contains($0.message.topicPartition) }
+        copy.events.removeAll { partitions.contains($0.topicPartition) }
         copy.undecodable.removeAll { partitions.contains($0.0.topicPartition) }
         return copy
     }

@@ -29,6 +29,7 @@ public enum ProjectionWorker {
     public static func main(_ projection: some Projection) async {
         let arguments = Array(CommandLine.arguments.dropFirst())
         let environment = ServiceEnvironment.process
+        AllocatorTuning.apply(environment: environment)
         do {
             try LoggingSetup.bootstrap(from: environment)
             let configuration = try WorkerConfiguration(environment: environment)

@@ -11,9 +11,11 @@ public struct WorkerConfiguration: Sendable {
     public var database: DatabaseSettings
     /// Consumer group. `WORKER_GROUP_ID`, default `iomt.<projection>`.
     public var groupID: String?
-    /// Most events per batch. `WORKER_BATCH_MAX_EVENTS`, default 5,000: larger
-    /// batches fold more events per key into one write.
-    public var batchMaxEvents: Int = 5000
+    /// Most events per batch. `WORKER_BATCH_MAX_EVENTS`, default 10,000: larger
+    /// batches fold more events per key into one write (with 2,000 patients, a
+    /// 10,000-event batch writes each about once per five events). Memory grows with
+    /// it: about three batches are in flight (applied, decoded, fetched).
+    public var batchMaxEvents: Int = 10_000
     /// Longest wait to fill a batch. `WORKER_BATCH_MAX_WAIT_MS`, default 50: the
     /// bound on the delay a quiet stream adds to freshness.
     public var batchMaxWait: Duration = .milliseconds(50)

@@ -17,6 +17,7 @@ struct QueryMain: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ServiceEnvironment.process
+        AllocatorTuning.apply(environment: environment)
         try LoggingSetup.bootstrap(from: environment)
         var configuration = try QueryConfiguration(environment: environment)
         if let host { configuration.http.host = host }

@@ -79,9 +79,10 @@ struct AlertsWorkerTests {
                 return id
             }
         })
+        let unknownAcknowledgement = event("k2", 31, .alertAcknowledged(AlertAcknowledged(alertId: "alrt-does-not-exist", by: "nurse-12")))
         try await environment.produce([
             event("k1", 30, .alertAcknowledged(AlertAcknowledged(alertId: alertID, by: "nurse-12"))),
-            event("k2", 31, .alertAcknowledged(AlertAcknowledged(alertId: "alrt-does-not-exist", by: "nurse-12"))),
+            unknownAcknowledgement,
         ], with: producer)
         let acknowledged = try await eventually {
             let alerts = try await storedAlerts(environment.database)
@@ -98,18 +99,21 @@ struct AlertsWorkerTests {
         #expect(by == "nurse-12")
 
         let reader = try KafkaConsumer(configuration: KafkaConsumerConfiguration(bootstrapServers: environment.broker.bootstrapServers, groupID: "dlq-\(UUID())", topics: [EventTopic.deadLetter.name]), logger: quietLogger())
-        var reason: String?
+        var letter: KafkaMessage?
         for await item in reader.events {
             switch item {
             case .assigned(let assignment): assignment.start(at: [:])
             case .revoked(let revocation): revocation.acknowledge()
             case .messages(let batch):
-                reason = batch.first { $0.headers.string(for: "ce_id") == "k2" }?.headers.string(for: "dlq_reason")
+                letter = batch.first { $0.headers.string(for: "ce_id") == "k2" }
             }
-            if reason != nil { break }
+            if letter != nil { break }
         }
         await reader.close()
-        #expect(reason == "alert alrt-does-not-exist is unknown")
+        #expect(letter?.headers.string(for: "dlq_reason") == "alert alrt-does-not-exist is unknown")
+        // The original record, byte for byte: the worker kept it for the dead letter.
+        #expect(letter?.value == EventRecord.value(for: unknownAcknowledgement))
+        #expect(letter?.headers.string(for: "ce_source") == "urn:test")
         await producer.shutdown()
         worker.stop()
         await environment.tearDown()
