@@ -40,11 +40,12 @@ public struct AlertEngine: Sendable {
         }
     }
 
-    func condition(_ rule: AlertRule, _ subject: AlertSubject, at now: EventTime) -> Condition {
+    /// `news2` is the patient's score, computed once per evaluation for the three
+    /// NEWS2 rules.
+    func condition(_ rule: AlertRule, _ subject: AlertSubject, news2: NEWS2Score?, at now: EventTime) -> Condition {
         switch rule {
         case .news2High, .news2Medium, .news2SingleRed:
-            guard let patient = subject.patient, patient.status?.value != .discharged else { return Condition(state: .cleared) }
-            let score = patient.news2
+            guard let patient = subject.patient, patient.status?.value != .discharged, let score = news2 else { return Condition(state: .cleared) }
             switch rule {
             case .news2High:
                 guard score.complete, score.total >= rules.news2HighThreshold else { return Condition(state: .cleared) }
@@ -95,10 +96,11 @@ public struct AlertEngine: Sendable {
         subject.clock = now
         let patientID = subject.patient?.patientId
         let deviceID = subject.device?.deviceId
+        let news2 = subject.patient?.news2
         for rule in subject.rules {
             let timing = timing(rule)
             var track = subject.tracks[rule] ?? RuleTrack()
-            let condition = timing.enabled ? condition(rule, subject, at: now) : Condition(state: .cleared)
+            let condition = timing.enabled ? condition(rule, subject, news2: news2, at: now) : Condition(state: .cleared)
             if let id = track.alertId, var alert = alerts[id], alert.isActive {
                 func record(_ at: EventTime) {
                     alert.snapshot.version += 1
@@ -133,7 +135,7 @@ public struct AlertEngine: Sendable {
                 let resolution = track.clearSince.map { $0.adding(timing.hysteresis) }
                 let horizon = min(now, resolution ?? now)
                 if alert.snapshot.status == .open, let timeout = rules.escalation(for: alert.snapshot.priority), timeout > .zero {
-                    while true {
+                    while alert.snapshot.escalationLevel < rules.maxEscalationLevel {
                         let due = alert.snapshot.openedAt.adding(timeout * (alert.snapshot.escalationLevel + 1))
                         guard due <= horizon else { break }
                         alert.snapshot.escalationLevel += 1
@@ -169,7 +171,8 @@ public struct AlertEngine: Sendable {
                         if rule == .deviceAlarm { track.lastOccurrence = subject.lastAlarm?.at }
                         changes.append(alert)
                         if alert.snapshot.status == .open, let timeout = rules.escalation(for: alert.snapshot.priority), timeout > .zero {
-                            while alert.snapshot.openedAt.adding(timeout * (alert.snapshot.escalationLevel + 1)) <= now {
+                            while alert.snapshot.escalationLevel < rules.maxEscalationLevel,
+                                  alert.snapshot.openedAt.adding(timeout * (alert.snapshot.escalationLevel + 1)) <= now {
                                 alert.snapshot.escalationLevel += 1
                                 alert.snapshot.version += 1
                                 alert.snapshot.updatedAt = alert.snapshot.openedAt.adding(timeout * alert.snapshot.escalationLevel)
@@ -211,6 +214,7 @@ public struct AlertEngine: Sendable {
             if let since = track.pendingSince { due.append(since.adding(timing.persistence)) }
             if let since = track.clearSince { due.append(since.adding(timing.hysteresis)) }
             if let id = track.alertId, let alert = alerts[id], alert.snapshot.status == .open,
+               alert.snapshot.escalationLevel < rules.maxEscalationLevel,
                let timeout = rules.escalation(for: alert.snapshot.priority), timeout > .zero {
                 due.append(alert.snapshot.openedAt.adding(timeout * (alert.snapshot.escalationLevel + 1)))
             }

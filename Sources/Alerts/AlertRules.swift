@@ -12,7 +12,7 @@ import Foundation
 ///  "deviceAlarm": {"windowSeconds": 300},
 ///  "deviceOffline": {"intervals": 3},
 ///  "batteryLow": {"lowPercent": 20, "mediumPercent": 10, "marginPercent": 5, "persistenceSeconds": 60},
-///  "escalation": {"highSeconds": 120, "mediumSeconds": 600}}
+///  "escalation": {"highSeconds": 120, "mediumSeconds": 600, "maxLevel": 3}}
 /// ```
 public struct AlertRules: Sendable, Equatable {
     /// Timing of a rule: how long a condition must hold before it opens an alert
@@ -62,6 +62,11 @@ public struct AlertRules: Sendable, Equatable {
     public var highEscalation: Duration = .seconds(120)
     /// As ``highEscalation`` for medium priority. Default 10 minutes.
     public var mediumEscalation: Duration = .seconds(600)
+    /// The highest escalation level. Default 3 (an escalation chain such as
+    /// nurse, charge nurse, rapid-response team): an alert left unacknowledged for
+    /// hours — or first evaluated long after it opened, as after an outage — stops
+    /// there instead of raising one level per timeout without end.
+    public var maxEscalationLevel = 3
 
     /// The defaults of DOMAIN.md.
     public init() {}
@@ -123,6 +128,7 @@ public struct AlertRules: Sendable, Equatable {
             let escalation = root["escalation"]
             if let value = try seconds(escalation, "highSeconds") { highEscalation = value }
             if let value = try seconds(escalation, "mediumSeconds") { mediumEscalation = value }
+            if let value = try number(escalation, "maxLevel") { maxEscalationLevel = Int(value) }
         }
     }
 }

@@ -125,27 +125,43 @@ public struct AlertsProjection: Projection {
             }
             let patient = fold.patient(of: event)
             fold.apply(event)
+            // Subjects are changed in place in the dictionary: a copy taken out and
+            // written back would share its buffers and make every change copy them.
             if let deviceID = event.payload.deviceId {
                 let key = AlertSubject.deviceKey(deviceID)
-                var subject = subjects[key] ?? AlertSubject(key: key)
-                subject.device?.apply(event)
-                if case .deviceAlarm(let alarm) = event.payload {
-                    subject.lastAlarm.keepNewer(Stamped(alarm, at: event.time, eventId: event.id))
-                }
-                engine.evaluate(&subject, alerts: &alerts, at: event.time, changes: &changes)
-                subjects[key] = subject
+                apply(event, toDevice: &subjects[key, default: AlertSubject(key: key)], alerts: &alerts, changes: &changes)
                 touched.insert(key)
             }
-            if let patient, let record = fold.patients[patient] {
+            if let patient, fold.patients[patient] != nil {
                 let key = AlertSubject.patientKey(patient)
-                var subject = subjects[key] ?? AlertSubject(key: key)
-                subject.patient = record
-                engine.evaluate(&subject, alerts: &alerts, at: event.time, changes: &changes)
-                subjects[key] = subject
+                // The fold owns the newest record: lend it to the subject for the
+                // evaluation and take it back, rather than copying it per event.
+                evaluate(&subjects[key, default: AlertSubject(key: key)], lending: &fold.patients[patient], at: event.time, alerts: &alerts, changes: &changes)
                 touched.insert(key)
             }
         }
+        for key in touched where key.hasPrefix("patient:") {
+            let patient = String(key.dropFirst(8))
+            if let record = fold.patients[patient] { subjects[key]?.patient = record }
+        }
         try await save(touched, subjects: subjects, alerts: alerts, changes: changes, context: context)
+    }
+
+    private func apply(_ event: Event, toDevice subject: inout AlertSubject, alerts: inout [String: AlertRecord], changes: inout [AlertRecord]) {
+        subject.device?.apply(event)
+        if case .deviceAlarm(let alarm) = event.payload {
+            subject.lastAlarm.keepNewer(Stamped(alarm, at: event.time, eventId: event.id))
+        }
+        engine.evaluate(&subject, alerts: &alerts, at: event.time, changes: &changes)
+    }
+
+    private func evaluate(
+        _ subject: inout AlertSubject, lending record: inout PatientRecord?, at time: EventTime,
+        alerts: inout [String: AlertRecord], changes: inout [AlertRecord]
+    ) {
+        swap(&subject.patient, &record)
+        engine.evaluate(&subject, alerts: &alerts, at: time, changes: &changes)
+        swap(&subject.patient, &record)
     }
 
     /// Evaluates the subjects whose rules fell due by the clock.

@@ -86,6 +86,29 @@ struct AlertEngineTests {
         #expect(alert?.resolvedAt == at(560))
     }
 
+    @Test("escalation stops at the highest level, even when first evaluated a day after opening")
+    func escalationCap() {
+        var run = Run(patientSubject(high))
+        run.evaluate(at: 0)
+        run.evaluate(at: 86_400)
+        let alert = run.alert(.news2High)
+        #expect(alert?.escalationLevel == 3)
+        #expect(alert?.updatedAt == at(360), "the third escalation fell due at 3 × 2 minutes")
+        let levels = run.changes.filter { $0.snapshot.rule == AlertRule.news2High.rawValue }.map(\.snapshot.escalationLevel)
+        #expect(levels == [0, 1, 2, 3], "opened, then three escalations")
+        // A new alert first seen long after it fell due stops there too.
+        var late = Run(patientSubject(high))
+        late.evaluate(at: 86_400)
+        #expect(late.alert(.news2High)?.escalationLevel == 0)
+        var rules = AlertRules()
+        rules.maxEscalationLevel = 1
+        var capped = Run(patientSubject(high), rules: rules)
+        capped.evaluate(at: 0)
+        capped.evaluate(at: 3_600)
+        #expect(capped.alert(.news2High)?.escalationLevel == 1)
+        #expect(capped.engine.nextDue(capped.subject, alerts: capped.alerts) == nil, "nothing left to fall due")
+    }
+
     @Test("news2.medium waits for its 60 s persistence and opens at the end of it")
     func news2MediumPersistence() {
         // RR 22 → 2, SpO2 95 → 1, SBP 105 → 1, pulse 95 → 1: total 5.
@@ -205,11 +228,12 @@ struct AlertEngineTests {
     @Test("rules load from a JSON file over the defaults, and bad files name the key")
     func rulesFile() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID()).json")
-        try Data(#"{"news2High": {"threshold": 8, "persistenceSeconds": 10}, "escalation": {"highSeconds": 60}, "deviceOffline": {"enabled": false}}"#.utf8).write(to: url)
+        try Data(#"{"news2High": {"threshold": 8, "persistenceSeconds": 10}, "escalation": {"highSeconds": 60, "maxLevel": 5}, "deviceOffline": {"enabled": false}}"#.utf8).write(to: url)
         let rules = try AlertRules(file: url)
         #expect(rules.news2HighThreshold == 8)
         #expect(rules.news2High.persistence == .seconds(10))
         #expect(rules.highEscalation == .seconds(60))
+        #expect(rules.maxEscalationLevel == 5)
         #expect(!rules.deviceOffline.enabled)
         #expect(rules.news2Medium == AlertRules().news2Medium)
         try Data(#"{"escalation": {"highSeconds": "soon"}}"#.utf8).write(to: url)
