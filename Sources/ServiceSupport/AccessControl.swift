@@ -1,5 +1,6 @@
 import Foundation
 import JWTKit
+import Synchronization
 
 /// Roles carried in a JWT's `roles` claim (DESIGN §7).
 public enum AccessRole: String, Sendable, CaseIterable, Hashable {
@@ -121,8 +122,15 @@ public enum JWTSettings: Sendable {
 
 /// Verifies access tokens (signature, algorithm, `exp`, `nbf`) and signs them
 /// when configured with a shared secret (development and tests).
+///
+/// An app sends the same token with every request until it expires, so a token
+/// whose signature verified is remembered (by its exact text, in memory only) with
+/// its identity and validity window: later requests with it skip the signature
+/// and the claims' JSON, but `exp` and `nbf` are still checked against the clock
+/// each time. A token that fails is never remembered.
 public struct AccessTokenVerifier: Sendable {
     private let keys: JWTKeyCollection
+    private let verified = VerifiedTokens(limit: 10_000)
 
     /// Creates a verifier for the given key.
     public init(settings: JWTSettings) async throws {
@@ -138,6 +146,8 @@ public struct AccessTokenVerifier: Sendable {
 
     /// Verifies a compact JWT and returns the caller's identity.
     public func verify(_ token: String) async throws(AccessTokenError) -> AccessIdentity {
+        let now = Date()
+        if let identity = verified.identity(for: token, at: now) { return identity }
         let claims: AccessClaims
         do {
             claims = try await keys.verify(token, as: AccessClaims.self)
@@ -146,12 +156,14 @@ public struct AccessTokenVerifier: Sendable {
         } catch {
             throw .invalid("the token is not a valid JWT")
         }
-        return AccessIdentity(
+        let identity = AccessIdentity(
             subject: claims.sub.value,
             roles: Set(claims.roles.compactMap(AccessRole.init(rawValue:))),
             facilities: Set(claims.facilities ?? []),
             breakGlass: claims.breakGlass ?? false
         )
+        verified.remember(token, identity: identity, notBefore: claims.nbf?.value, expiresAt: claims.exp.value)
+        return identity
     }
 
     /// Signs claims (HS256 settings only).
@@ -170,6 +182,49 @@ public struct AccessTokenVerifier: Sendable {
             return "the token signature is not valid"
         default:
             return "the token is not a valid JWT"
+        }
+    }
+}
+
+
+/// Tokens whose signature verified, with their identity and validity window.
+private final class VerifiedTokens: Sendable {
+    private struct Entry {
+        var identity: AccessIdentity
+        var notBefore: Date?
+        var expiresAt: Date
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    private let limit: Int
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// The identity of a remembered token, if it is valid at `now`. An expired
+    /// entry is dropped (the caller verifies again and gets the precise error).
+    func identity(for token: String, at now: Date) -> AccessIdentity? {
+        entries.withLock { entries in
+            guard let entry = entries[token] else { return nil }
+            // The same tests as jwt-kit's `exp` and `nbf` claims.
+            guard now < entry.expiresAt else {
+                entries.removeValue(forKey: token)
+                return nil
+            }
+            if let notBefore = entry.notBefore, !(notBefore < now) { return nil }
+            return entry.identity
+        }
+    }
+
+    func remember(_ token: String, identity: AccessIdentity, notBefore: Date?, expiresAt: Date) {
+        entries.withLock { entries in
+            if entries.count >= limit {
+                let now = Date()
+                entries = entries.filter { now < $0.value.expiresAt }
+                if entries.count >= limit { entries.removeAll(keepingCapacity: true) }
+            }
+            entries[token] = Entry(identity: identity, notBefore: notBefore, expiresAt: expiresAt)
         }
     }
 }
