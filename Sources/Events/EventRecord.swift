@@ -32,7 +32,7 @@ public enum EventRecord {
         headers.append(Header(name: "ce_id", value: Array(event.id.utf8)))
         headers.append(Header(name: "ce_source", value: Array(event.source.utf8)))
         headers.append(Header(name: "ce_type", value: event.type.utf8))
-        headers.append(Header(name: "ce_time", value: Array(event.time.rfc3339.utf8)))
+        headers.append(Header(name: "ce_time", value: event.time.rfc3339UTF8))
         headers.append(Header(name: "content-type", value: jsonContentTypeValue))
         if let subject = event.subject { headers.append(Header(name: "ce_subject", value: Array(subject.utf8))) }
         if let schema = event.dataSchema { headers.append(Header(name: "ce_dataschema", value: Array(schema.utf8))) }

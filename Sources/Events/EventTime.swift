@@ -36,7 +36,11 @@ public struct EventTime: Sendable, Hashable, Comparable, CustomStringConvertible
     public var description: String { rfc3339 }
 
     /// RFC 3339 in UTC, with a fraction only when needed.
-    public var rfc3339: String {
+    public var rfc3339: String { String(decoding: rfc3339UTF8, as: UTF8.self) }
+
+    /// ``rfc3339`` as UTF-8 bytes, written digit by digit: it is on the hot path
+    /// of every record header and JSON document that carries a time.
+    public var rfc3339UTF8: [UInt8] {
         var days = microseconds / 86_400_000_000
         var rest = microseconds % 86_400_000_000
         if rest < 0 {
@@ -46,9 +50,40 @@ public struct EventTime: Sendable, Hashable, Comparable, CustomStringConvertible
         let (year, month, day) = Self.civil(fromDays: days)
         let seconds = rest / 1_000_000
         let fraction = rest % 1_000_000
-        var text = "\(Self.pad(year, 4))-\(Self.pad(month, 2))-\(Self.pad(day, 2))T\(Self.pad(seconds / 3600, 2)):\(Self.pad(seconds / 60 % 60, 2)):\(Self.pad(seconds % 60, 2))"
+        // Years outside 0…9999 need a sign or a fifth digit: the general path.
+        guard (0...9999).contains(year) else { return Array(Self.wideRFC3339(year, month, day, seconds, fraction).utf8) }
+        return [UInt8](unsafeUninitializedCapacity: 27) { buffer, count in
+            func put(_ value: Int64, _ width: Int) {
+                var value = value
+                for offset in stride(from: width - 1, through: 0, by: -1) {
+                    buffer[count + offset] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value % 10)
+                    value /= 10
+                }
+                count += width
+            }
+            func put(_ byte: Unicode.Scalar) {
+                buffer[count] = UInt8(ascii: byte)
+                count += 1
+            }
+            put(year, 4); put("-"); put(month, 2); put("-"); put(day, 2); put("T")
+            put(seconds / 3600, 2); put(":"); put(seconds / 60 % 60, 2); put(":"); put(seconds % 60, 2)
+            if fraction != 0 {
+                var digits = 6
+                var trimmed = fraction
+                while trimmed % 10 == 0 {
+                    trimmed /= 10
+                    digits -= 1
+                }
+                put("."); put(trimmed, digits)
+            }
+            put("Z")
+        }
+    }
+
+    private static func wideRFC3339(_ year: Int64, _ month: Int64, _ day: Int64, _ seconds: Int64, _ fraction: Int64) -> String {
+        var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2))"
         if fraction != 0 {
-            var digits = Self.pad(fraction, 6)
+            var digits = pad(fraction, 6)
             while digits.hasSuffix("0") { digits.removeLast() }
             text += "." + digits
         }

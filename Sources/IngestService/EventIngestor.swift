@@ -41,12 +41,7 @@ struct EventIngestor: Sendable {
                 "Content-Type must be application/cloudevents-batch+json, application/cloudevents+json or application/x-ndjson"
             )
         }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            throw ProblemDetails.tooLarge("the request body is larger than \(configuration.maxBodyBytes) bytes")
-        }
+        let body = try await collectBody(request)
         let batch = try decode(body, format: format)
         if batch.entries.isEmpty { throw ProblemDetails.badRequest("the request holds no event") }
 
@@ -129,8 +124,24 @@ struct EventIngestor: Sendable {
         return Response.json(writer.bytes, status: rejected == 0 ? .accepted : HTTPResponse.Status(code: 207, reasonPhrase: "Multi-Status"))
     }
 
+    /// The whole body, refused past `maxBodyBytes`. With a `Content-Length`, an
+    /// oversized body is refused before it is read and the buffer is allocated once
+    /// at its final size instead of growing with each fragment.
+    private func collectBody(_ request: Request) async throws -> ByteBuffer {
+        let limit = configuration.maxBodyBytes
+        let tooLarge = ProblemDetails.tooLarge("the request body is larger than \(limit) bytes")
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        if let declared, declared > limit { throw tooLarge }
+        var body = ByteBufferAllocator().buffer(capacity: declared ?? 0)
+        for try await fragment in request.body {
+            guard fragment.readableBytes <= limit - body.readableBytes else { throw tooLarge }
+            body.writeImmutableBuffer(fragment)
+        }
+        return body
+    }
+
     private func decode(_ body: ByteBuffer, format: EventBatch.Format) throws -> EventBatch {
-        let document = JSONDocument()
+        let document = JSONDocument(expectedBytes: body.readableBytes)
         do {
             return try body.withUnsafeReadableBytes { bytes in
                 try EventBatch.decode(bytes, format: format, maxEvents: configuration.maxEvents, maxEventBytes: configuration.maxEventBytes, document: document)

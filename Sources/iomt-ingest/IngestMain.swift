@@ -20,7 +20,6 @@ struct IngestMain: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ServiceEnvironment.process
-        AllocatorTuning.apply(environment: environment)
         try LoggingSetup.bootstrap(from: environment)
         var configuration = try IngestConfiguration(environment: environment)
         if let host { configuration.http.host = host }

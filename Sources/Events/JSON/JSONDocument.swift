@@ -56,6 +56,15 @@ public final class JSONDocument {
         tokens = .allocate(capacity: capacity)
     }
 
+    /// An empty document with room for about `bytes` bytes of JSON, for a
+    /// document used once: parsing a large text then does not grow (and copy) the
+    /// token storage step by step.
+    public init(expectedBytes bytes: Int) {
+        // Compact event JSON holds about one token per 8 bytes; keys are not tokens.
+        capacity = max(256, bytes / 6)
+        tokens = .allocate(capacity: capacity)
+    }
+
     deinit {
         tokens.deallocate()
     }
