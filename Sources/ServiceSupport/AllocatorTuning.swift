@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// glibc allocator settings for the long-running services.
+/// glibc allocator settings for the projection workers and the query service.
 ///
 /// glibc's defaults suit short programs, not a worker that turns over batches of
 /// thousands of small objects on several threads: it opens up to eight arenas per
@@ -17,6 +17,10 @@ import Glibc
 ///   threshold fixed (`M_MMAP_THRESHOLD`);
 /// - free memory above 1 MiB at the top of the heap goes back to the system
 ///   (`M_TRIM_THRESHOLD`).
+///
+/// Not for the ingest service: its request threads allocate heavily at once, and
+/// with two arenas they waited on each other's locks (`iomt bench ingest` fell from
+/// about 200,000 to 131,000 events/s).
 ///
 /// Each setting given in the environment (`MALLOC_ARENA_MAX`,
 /// `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`, read by glibc itself) wins

@@ -8,6 +8,15 @@ import Logging
 /// In memory, about 5 MiB retained per partition, random loopback ports, no admin
 /// APIs and no real transactions. Production runs Apache Kafka.
 public final class DevBroker: Sendable {
+    /// Settings a consumer should add against the dev broker. The mock answers a
+    /// fetch that finds no data only after `fetch.wait.max.ms` (default 500 ms),
+    /// even when records arrive meanwhile, where Apache Kafka answers as soon as
+    /// they do; a 10 ms wait keeps a caught-up worker's freshness at tens of
+    /// milliseconds. Empty when the environment sets the wait itself.
+    public static var consumerEnvironment: [String: String] {
+        ServiceEnvironment.process["KAFKA_CONFIG_FETCH_WAIT_MAX_MS"] == nil ? ["KAFKA_CONFIG_FETCH_WAIT_MAX_MS": "10"] : [:]
+    }
+
     /// A topic to create and its partition count.
     public struct Topic: Sendable, Hashable {
         /// Topic name.

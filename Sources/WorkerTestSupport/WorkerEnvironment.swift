@@ -173,7 +173,8 @@ public struct WorkerEnvironment: Sendable {
         WorkerEnvironment(broker: try DevBroker(brokers: 1, logger: quietLogger()), database: try await TestDatabase.create(on: server))
     }
 
-    /// Environment variables pointing a worker at this environment.
+    /// Environment variables pointing a worker at this environment, with the dev
+    /// broker's consumer settings (``DevBroker/consumerEnvironment``).
     public func variables(extra: [String: String] = [:]) -> [String: String] {
         [
             "KAFKA_BROKERS": broker.bootstrapServers,
@@ -184,7 +185,7 @@ public struct WorkerEnvironment: Sendable {
             "LOG_FORMAT": "text",
             "WORKER_SESSION_TIMEOUT_MS": "6000",
             "WORKER_BATCH_MAX_EVENTS": "1000",
-        ].merging(extra) { _, new in new }
+        ].merging(DevBroker.consumerEnvironment) { current, _ in current }.merging(extra) { _, new in new }
     }
 
     /// Starts a worker executable against this environment.

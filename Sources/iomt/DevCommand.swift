@@ -165,18 +165,6 @@ struct DevCommand: AsyncParsableCommand {
     }
 }
 
-/// Settings for consumers of the dev broker.
-enum DevBrokerTuning {
-    /// librdkafka's mock broker answers a fetch that finds no data only after
-    /// `fetch.wait.max.ms` (default 500 ms), even when records arrive meanwhile;
-    /// Apache Kafka answers as soon as they do. Against the dev broker a short
-    /// wait keeps a caught-up worker's freshness at tens of milliseconds.
-    /// Unless the environment sets it already.
-    static var consumerEnvironment: [String: String] {
-        ServiceEnvironment.process["KAFKA_CONFIG_FETCH_WAIT_MAX_MS"] == nil ? ["KAFKA_CONFIG_FETCH_WAIT_MAX_MS": "10"] : [:]
-    }
-}
-
 /// The projections in the dev database.
 enum DevProjections {
     static let schemas = ["patient_state", "asset_inventory", "alerts"]
@@ -255,7 +243,7 @@ struct DevStack {
         var workers: [(name: String, url: String)] = []
         for worker in ["iomt-patient-state", "iomt-asset-inventory", "iomt-alerts"] {
             let port = try freePort()
-            let environment = common.merging(["HTTP_PORT": String(port)]) { $1 }.merging(DevBrokerTuning.consumerEnvironment) { current, _ in current }
+            let environment = common.merging(["HTTP_PORT": String(port)]) { $1 }.merging(DevBroker.consumerEnvironment) { current, _ in current }
             try await start(worker, environment: environment, ready: "http://127.0.0.1:\(port)/ready")
             workers.append((worker, "http://127.0.0.1:\(port)"))
         }
