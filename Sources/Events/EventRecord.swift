@@ -28,18 +28,29 @@ public enum EventRecord {
     public static func headers<Header: EventRecordHeader>(for event: Event, as: Header.Type = Header.self) -> [Header] {
         var headers: [Header] = []
         headers.reserveCapacity(6 + (event.subject == nil ? 0 : 1) + (event.dataSchema == nil ? 0 : 1) + event.extensions.count)
-        headers.append(Header(name: "ce_specversion", value: specVersionValue))
-        headers.append(Header(name: "ce_id", value: Array(event.id.utf8)))
-        headers.append(Header(name: "ce_source", value: Array(event.source.utf8)))
-        headers.append(Header(name: "ce_type", value: event.type.utf8))
-        headers.append(Header(name: "ce_time", value: event.time.rfc3339UTF8))
-        headers.append(Header(name: "content-type", value: jsonContentTypeValue))
-        if let subject = event.subject { headers.append(Header(name: "ce_subject", value: Array(subject.utf8))) }
-        if let schema = event.dataSchema { headers.append(Header(name: "ce_dataschema", value: Array(schema.utf8))) }
-        for (name, value) in event.extensions.sorted(by: { $0.key < $1.key }) {
-            headers.append(Header(name: "ce_" + name, value: Array(value.utf8)))
-        }
+        forEachHeader(of: event) { name, value in headers.append(Header(name: name, value: Array(value))) }
         return headers
+    }
+
+    /// Calls `body` with the name and value of each header of ``headers(for:as:)``,
+    /// in that order, the value in a buffer valid only during the call: a writer
+    /// that copies the bytes anyway (into a record batch) needs no array per header.
+    public static func forEachHeader(of event: Event, _ body: (String, UnsafeRawBufferPointer) -> Void) {
+        func string(_ name: String, _ value: String) {
+            var value = value
+            value.withUTF8 { body(name, UnsafeRawBufferPointer($0)) }
+        }
+        specVersionValue.withUnsafeBytes { body("ce_specversion", $0) }
+        string("ce_id", event.id)
+        string("ce_source", event.source)
+        event.type.utf8.withUnsafeBytes { body("ce_type", $0) }
+        event.time.withRFC3339UTF8 { body("ce_time", $0) }
+        jsonContentTypeValue.withUnsafeBytes { body("content-type", $0) }
+        if let subject = event.subject { string("ce_subject", subject) }
+        if let schema = event.dataSchema { string("ce_dataschema", schema) }
+        for (name, value) in event.extensions.sorted(by: { $0.key < $1.key }) {
+            string("ce_" + name, value)
+        }
     }
 
     /// The record key (deviceId, patientId or alertId) as bytes.

@@ -41,6 +41,11 @@ public struct EventTime: Sendable, Hashable, Comparable, CustomStringConvertible
     /// ``rfc3339`` as UTF-8 bytes, written digit by digit: it is on the hot path
     /// of every record header and JSON document that carries a time.
     public var rfc3339UTF8: [UInt8] {
+        withRFC3339UTF8 { Array($0) }
+    }
+
+    /// Calls `body` with ``rfc3339`` as UTF-8 bytes in a temporary buffer.
+    public func withRFC3339UTF8<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         var days = microseconds / 86_400_000_000
         var rest = microseconds % 86_400_000_000
         if rest < 0 {
@@ -51,8 +56,11 @@ public struct EventTime: Sendable, Hashable, Comparable, CustomStringConvertible
         let seconds = rest / 1_000_000
         let fraction = rest % 1_000_000
         // Years outside 0…9999 need a sign or a fifth digit: the general path.
-        guard (0...9999).contains(year) else { return Array(Self.wideRFC3339(year, month, day, seconds, fraction).utf8) }
-        return [UInt8](unsafeUninitializedCapacity: 27) { buffer, count in
+        guard (0...9999).contains(year) else {
+            return try Array(Self.wideRFC3339(year, month, day, seconds, fraction).utf8).withUnsafeBytes(body)
+        }
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 27) { buffer in
+            var count = 0
             func put(_ value: Int64, _ width: Int) {
                 var value = value
                 for offset in stride(from: width - 1, through: 0, by: -1) {
@@ -77,6 +85,7 @@ public struct EventTime: Sendable, Hashable, Comparable, CustomStringConvertible
                 put("."); put(trimmed, digits)
             }
             put("Z")
+            return try body(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[..<count]))
         }
     }
 

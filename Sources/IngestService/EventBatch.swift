@@ -33,8 +33,9 @@ struct EventBatch {
         var index: Int
         /// The event's `id`, when it could be read.
         var id: String?
-        /// The decoded event and its `data` bytes, or why it was refused.
-        var outcome: Result<(event: Event, data: [UInt8]), EventValidationError>
+        /// The decoded event and where its `data` bytes are in the body, or why it
+        /// was refused.
+        var outcome: Result<(event: Event, data: Range<Int>), EventValidationError>
     }
 
     /// A problem with the request as a whole.
@@ -53,7 +54,7 @@ struct EventBatch {
         switch format {
         case .single:
             do {
-                let entry = try document.parse(body) { root in decodeEntry(root, index: 0, maxEventBytes: maxEventBytes, prefix: nil) }
+                let entry = try document.parse(body) { root in decodeEntry(root, index: 0, maxEventBytes: maxEventBytes, inBatch: false, body: body) }
                 return EventBatch(entries: [entry])
             } catch {
                 throw .malformed("\(error)")
@@ -66,7 +67,7 @@ struct EventBatch {
                     var entries: [Entry] = []
                     entries.reserveCapacity(root.count)
                     root.forEachElement { index, element in
-                        entries.append(decodeEntry(element, index: index, maxEventBytes: maxEventBytes, prefix: "events[\(index)]"))
+                        entries.append(decodeEntry(element, index: index, maxEventBytes: maxEventBytes, inBatch: true, body: body))
                     }
                     return EventBatch(entries: entries)
                 }
@@ -93,7 +94,7 @@ struct EventBatch {
                     continue
                 }
                 do {
-                    entries.append(try document.parse(line) { root in decodeEntry(root, index: position, maxEventBytes: maxEventBytes, prefix: "events[\(position)]") })
+                    entries.append(try document.parse(line) { root in decodeEntry(root, index: position, maxEventBytes: maxEventBytes, inBatch: true, body: body) })
                 } catch {
                     let refusal = EventValidationError(.malformed, path: "events[\(position)]", "\(error)")
                     entries.append(Entry(index: position, id: nil, outcome: .failure(refusal)))
@@ -107,16 +108,19 @@ struct EventBatch {
         EventValidationError(.tooLarge, path: "", "the event is larger than \(limit) bytes")
     }
 
-    private static func decodeEntry(_ value: JSONValue, index: Int, maxEventBytes: Int, prefix: String?) -> Entry {
-        let id = value.kind == .object ? value["id"]?.string : nil
-        let size = value.kind == .object ? value.rawBytes.count : 0
+    /// Decodes one event. Paths in refusals start with `events[i]` in a batch or
+    /// stream (built only for refusals: the accepted path allocates no text).
+    private static func decodeEntry(_ value: JSONValue, index: Int, maxEventBytes: Int, inBatch: Bool, body: UnsafeRawBufferPointer) -> Entry {
         do throws(EventValidationError) {
+            let size = value.kind == .object ? value.rawBytes.count : 0
             guard size <= maxEventBytes else { throw tooLarge(maxEventBytes) }
             var data: UnsafeRawBufferPointer?
             let event = try EventEnvelope.decode(value, dataBytes: &data)
-            return Entry(index: index, id: id, outcome: .success((event, Array(data!))))
+            let start = body.baseAddress.map { data!.baseAddress! - UnsafeRawPointer($0) } ?? 0
+            return Entry(index: index, id: event.id, outcome: .success((event, start..<start + data!.count)))
         } catch {
-            return Entry(index: index, id: id, outcome: .failure(prefix.map { error.within($0) } ?? error))
+            let id = value.kind == .object ? value["id"]?.string : nil
+            return Entry(index: index, id: id, outcome: .failure(inBatch ? error.within("events[\(index)]") : error))
         }
     }
 }

@@ -56,28 +56,27 @@ struct EventIngestor: Sendable {
             throw ProblemDetails.forbidden(refusals.prefix(10).joined(separator: "; "))
         }
 
-        var records: [KafkaProducerRecord] = []
-        records.reserveCapacity(batch.entries.count)
+        // Binary content mode, every record's bytes in one buffer (see KafkaRecordBatch).
+        var records = KafkaRecordBatch(records: batch.entries.count, bytesPerRecord: body.readableBytes / max(1, batch.entries.count) + 128)
         var results: [(index: Int, id: String?, result: IngestResult)] = []
         results.reserveCapacity(batch.entries.count)
         var recordPositions: [Int] = []
-        for entry in batch.entries {
-            switch entry.outcome {
-            case .success(let decoded):
-                recordPositions.append(results.count)
-                results.append((entry.index, entry.id, .rejected(EventValidationError(.malformed, path: "", "pending"))))
-                records.append(KafkaProducerRecord(
-                    topic: decoded.event.type.topic.name,
-                    key: EventRecord.key(for: decoded.event),
-                    value: decoded.data,
-                    headers: EventRecord.headers(for: decoded.event, as: KafkaHeader.self)
-                ))
-            case .failure(let error):
-                metrics.rejected(error.code)
-                results.append((entry.index, entry.id, .rejected(error)))
+        recordPositions.reserveCapacity(batch.entries.count)
+        body.withUnsafeReadableBytes { bytes in
+            for entry in batch.entries {
+                switch entry.outcome {
+                case .success(let decoded):
+                    recordPositions.append(results.count)
+                    results.append((entry.index, entry.id, .rejected(EventValidationError(.malformed, path: "", "pending"))))
+                    records.append(topic: decoded.event.type.topic.name, key: decoded.event.partitionKey.utf8, value: UnsafeRawBufferPointer(rebasing: bytes[decoded.data]))
+                    EventRecord.forEachHeader(of: decoded.event) { name, value in records.appendHeader(name: name, value: value) }
+                case .failure(let error):
+                    metrics.rejected(error.code)
+                    results.append((entry.index, entry.id, .rejected(error)))
+                }
             }
         }
-        if records.isEmpty {
+        if records.count == 0 {
             let problem = ProblemDetails(
                 status: .unprocessableContent, detail: "no event in the request is valid",
                 extensions: [("results", Self.resultsJSON(results))]
@@ -98,8 +97,13 @@ struct EventIngestor: Sendable {
                 unstored += 1
             }
         }
-        for (record, report) in zip(records, reports) where (try? report.get()) != nil {
-            metrics.accepted(EventTopic(rawValue: record.topic)!, count: 1)
+        // One counter update per topic, not per event.
+        var acceptedPerTopic: [String: Int] = [:]
+        for report in reports {
+            if case .success(let delivery) = report { acceptedPerTopic[delivery.topic, default: 0] += 1 }
+        }
+        for (topic, count) in acceptedPerTopic {
+            if let topic = EventTopic(rawValue: topic) { metrics.accepted(topic, count: count) }
         }
         if unstored > 0 {
             metrics.notStored.increment(by: unstored)

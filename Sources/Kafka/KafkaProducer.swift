@@ -66,22 +66,44 @@ public final class KafkaProducer: Service, Sendable {
     /// deadline is answered `.failure` with kind `.timedOut` and may still be stored
     /// later, so it must not be reported as accepted.
     public func send(_ records: [KafkaProducerRecord], timeout: Duration? = nil) async -> [Result<KafkaDeliveryReport, KafkaError>] {
-        guard enterSend() else { return records.map { _ in .failure(.closed) } }
+        await send(count: records.count, timeout: timeout, topic: { records[$0].topic }) { index, rkt, producer, opaque in
+            Self.enqueue(records[index], rkt: rkt, producer: producer, opaque: opaque)
+        }
+    }
+
+    /// Sends the records of `batch` in order and waits for every delivery report,
+    /// or until `timeout` passes; as ``send(_:timeout:)-([KafkaProducerRecord],_)``.
+    public func send(_ batch: KafkaRecordBatch, timeout: Duration? = nil) async -> [Result<KafkaDeliveryReport, KafkaError>] {
+        await send(count: batch.count, timeout: timeout, topic: { batch.topic(at: $0) }) { index, rkt, producer, opaque in
+            Self.enqueue(batch, index, rkt: rkt, producer: producer, opaque: opaque)
+        }
+    }
+
+    /// Enqueues records `0..<count` with `enqueue`, retrying while librdkafka's
+    /// queue is full, and collects their delivery reports.
+    private func send(
+        count: Int,
+        timeout: Duration?,
+        topic: (Int) -> String,
+        enqueue: (Int, OpaquePointer, OpaquePointer, UnsafeMutableRawPointer) -> rd_kafka_resp_err_t
+    ) async -> [Result<KafkaDeliveryReport, KafkaError>] {
+        guard enterSend() else { return (0..<count).map { _ in .failure(.closed) } }
         defer { leaveSend() }
-        let tracker = DeliveryTracker(count: records.count)
+        let tracker = DeliveryTracker(count: count)
         var lastTopic: (name: String, handle: OpaquePointer)?
-        for (index, record) in records.enumerated() {
+        for index in 0..<count {
             // Batches usually go to one or two topics: compare with the last one
             // (identical strings compare by storage) before hashing.
+            let name = topic(index)
             let rkt: OpaquePointer
-            if let lastTopic, lastTopic.name == record.topic {
+            if let lastTopic, lastTopic.name == name {
                 rkt = lastTopic.handle
             } else {
-                rkt = topicHandle(record.topic)
-                lastTopic = (record.topic, rkt)
+                rkt = topicHandle(name)
+                lastTopic = (name, rkt)
             }
             while true {
-                let error = Self.enqueue(record, rkt: rkt, producer: handle.pointer, opaque: tracker.opaque(for: index))
+                let error = enqueue(index, rkt, handle.pointer, tracker.opaque(for: index))
                 if error == RD_KAFKA_RESP_ERR__QUEUE_FULL, isRunning {
                     // The local queue is full: wait for delivery reports to drain it.
                     try? await Task.sleep(for: .milliseconds(1))
@@ -96,10 +118,10 @@ public final class KafkaProducer: Service, Sendable {
             }
         }
         let reports = await tracker.reports(timeout: timeout)
-        return zip(records, reports).map { record, report in
+        return reports.enumerated().map { index, report in
             switch report.code {
             case RD_KAFKA_RESP_ERR_NO_ERROR.rawValue:
-                return .success(KafkaDeliveryReport(topic: record.topic, partition: report.partition, offset: report.offset))
+                return .success(KafkaDeliveryReport(topic: topic(index), partition: report.partition, offset: report.offset))
             case DeliveryTracker.Report.pending:
                 return .failure(.timedOut("no delivery report before the deadline"))
             case RD_KAFKA_RESP_ERR__DESTROY.rawValue:
@@ -244,32 +266,86 @@ public final class KafkaProducer: Service, Sendable {
         let fixedCount = 6
         let count = fixedCount + record.headers.count
         return withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: count) { vus in
-            vus.initialize(repeating: rd_kafka_vu_t())
-            vus[0].vtype = RD_KAFKA_VTYPE_RKT
-            vus[0].u.rkt = rkt
-            vus[1].vtype = RD_KAFKA_VTYPE_PARTITION
-            vus[1].u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
-            vus[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-            vus[2].u.i = RD_KAFKA_MSG_F_COPY
-            vus[3].vtype = RD_KAFKA_VTYPE_OPAQUE
-            vus[3].u.ptr = opaque
-            return record.value.withUnsafeBytes { value in
-                vus[4].vtype = RD_KAFKA_VTYPE_VALUE
-                vus[4].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                vus[4].u.mem.size = value.count
-                return withKey(record.key) { key, keySize in
-                    vus[5].vtype = RD_KAFKA_VTYPE_KEY
-                    vus[5].u.mem.ptr = key
-                    vus[5].u.mem.size = keySize
-                    return withHeaders(record.headers[...], into: vus, at: fixedCount) {
-                        guard let error = rd_kafka_produceva(producer, vus.baseAddress, count) else {
-                            return RD_KAFKA_RESP_ERR_NO_ERROR
-                        }
-                        let code = rd_kafka_error_code(error)
-                        rd_kafka_error_destroy(error)
-                        return code
+            record.value.withUnsafeBytes { value in
+                withKey(record.key) { key, keySize in
+                    fillFixed(vus, rkt: rkt, partition: record.partition, opaque: opaque,
+                              value: (UnsafeMutableRawPointer(mutating: value.baseAddress), value.count), key: (key, keySize))
+                    return withHeaders(record.headers[...], into: vus, at: fixedCount) { produce(vus, producer: producer) }
+                }
+            }
+        }
+    }
+
+    /// Fills the entries every record has: topic, partition, the copy flag, the
+    /// delivery opaque, value and key (the first six).
+    private static func fillFixed(
+        _ vus: UnsafeMutableBufferPointer<rd_kafka_vu_t>,
+        rkt: OpaquePointer,
+        partition: Int32?,
+        opaque: UnsafeMutableRawPointer,
+        value: (UnsafeMutableRawPointer?, Int),
+        key: (UnsafeMutableRawPointer?, Int)
+    ) {
+        vus.initialize(repeating: rd_kafka_vu_t())
+        vus[0].vtype = RD_KAFKA_VTYPE_RKT
+        vus[0].u.rkt = rkt
+        vus[1].vtype = RD_KAFKA_VTYPE_PARTITION
+        vus[1].u.i32 = partition ?? RD_KAFKA_PARTITION_UA
+        vus[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+        vus[2].u.i = RD_KAFKA_MSG_F_COPY
+        vus[3].vtype = RD_KAFKA_VTYPE_OPAQUE
+        vus[3].u.ptr = opaque
+        vus[4].vtype = RD_KAFKA_VTYPE_VALUE
+        vus[4].u.mem.ptr = value.0
+        vus[4].u.mem.size = value.1
+        vus[5].vtype = RD_KAFKA_VTYPE_KEY
+        vus[5].u.mem.ptr = key.0
+        vus[5].u.mem.size = key.1
+    }
+
+    /// `rd_kafka_produceva` over every entry; librdkafka's error code.
+    private static func produce(_ vus: UnsafeMutableBufferPointer<rd_kafka_vu_t>, producer: OpaquePointer) -> rd_kafka_resp_err_t {
+        guard let error = rd_kafka_produceva(producer, vus.baseAddress, vus.count) else {
+            return RD_KAFKA_RESP_ERR_NO_ERROR
+        }
+        let code = rd_kafka_error_code(error)
+        rd_kafka_error_destroy(error)
+        return code
+    }
+
+    /// Enqueues record `index` of `batch`: every pointer is into the batch's one
+    /// buffer, and header names are NUL-terminated there.
+    private static func enqueue(
+        _ batch: KafkaRecordBatch,
+        _ index: Int,
+        rkt: OpaquePointer,
+        producer: OpaquePointer,
+        opaque: UnsafeMutableRawPointer
+    ) -> rd_kafka_resp_err_t {
+        let record = batch.records[index]
+        let fixedCount = 6
+        let count = fixedCount + record.headers.count
+        return batch.bytes.withUnsafeBytes { bytes in
+            withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: count) { vus in
+                func pointer(_ offset: Int) -> UnsafeMutableRawPointer {
+                    UnsafeMutableRawPointer(mutating: bytes.baseAddress!.advanced(by: offset))
+                }
+                fillFixed(vus, rkt: rkt, partition: record.partition, opaque: opaque,
+                          value: (record.value.isEmpty ? nil : pointer(record.value.lowerBound), record.value.count),
+                          key: (record.key.map { $0.isEmpty ? emptyValue : pointer($0.lowerBound) }, record.key?.count ?? 0))
+                for (position, header) in batch.headers[record.headers].enumerated() {
+                    let entry = fixedCount + position
+                    vus[entry].vtype = RD_KAFKA_VTYPE_HEADER
+                    vus[entry].u.header.name = UnsafePointer(pointer(header.name.lowerBound).assumingMemoryBound(to: CChar.self))
+                    if let value = header.value {
+                        vus[entry].u.header.val = value.isEmpty ? UnsafeRawPointer(emptyValue) : UnsafeRawPointer(pointer(value.lowerBound))
+                        vus[entry].u.header.size = value.count
+                    } else {
+                        vus[entry].u.header.val = nil
+                        vus[entry].u.header.size = 0
                     }
                 }
+                return produce(vus, producer: producer)
             }
         }
     }

@@ -42,6 +42,51 @@ struct ProducerConsumerTests {
         #expect(partitionsPerKey.values.allSatisfy { $0 == 1 })
     }
 
+    @Test("a record batch round-trips keys, values and headers from its one buffer, across two topics, in order per key")
+    func recordBatch() async throws {
+        let cluster = try TestCluster(topics: ["batch-a": 4, "batch-b": 1])
+        let producer = try cluster.producer()
+        var batch = KafkaRecordBatch(records: 1_000, bytesPerRecord: 64)
+        for index in 0..<1_000 {
+            let value = Array("value-\(index)".utf8)
+            let topic = index % 10 == 9 ? "batch-b" : "batch-a"
+            value.withUnsafeBytes { bytes in
+                if index % 100 == 0 {
+                    batch.append(topic: topic, key: nil as [UInt8]?, value: bytes)
+                } else {
+                    batch.append(topic: topic, key: "key-\(index % 7)".utf8, value: bytes)
+                }
+            }
+            Array("\(index)".utf8).withUnsafeBytes { batch.appendHeader(name: "seq", value: $0) }
+            batch.appendHeader(name: "empty", value: UnsafeRawBufferPointer(start: nil, count: 0))
+            batch.appendHeader(name: "absent", value: nil)
+        }
+        let reports = try await producer.send(batch).map { try $0.get() }
+        #expect(reports.count == 1_000)
+        #expect(reports.filter { $0.topic == "batch-b" }.count == 100)
+        await producer.shutdown()
+
+        let consumer = try cluster.consumer(topics: ["batch-a", "batch-b"])
+        let messages = try await collectMessages(from: consumer, count: 1_000)
+        await consumer.close()
+        #expect(messages.count == 1_000)
+        for message in messages {
+            let index = try #require(Int(String(decoding: message.value.dropFirst("value-".count), as: UTF8.self)))
+            #expect(message.topic == (index % 10 == 9 ? "batch-b" : "batch-a"))
+            #expect(message.key == (index % 100 == 0 ? nil : Array("key-\(index % 7)".utf8)))
+            #expect(message.headers.map(\.name) == ["seq", "empty", "absent"])
+            #expect(message.headers.string(for: "seq") == String(index))
+            #expect(message.headers[1].value == [])
+            #expect(message.headers[2].value == nil)
+        }
+        // Order per key within a partition follows the batch.
+        let byKey = Dictionary(grouping: messages.filter { $0.key != nil && $0.topic == "batch-a" }, by: { $0.key! })
+        for (_, group) in byKey {
+            let indices = group.sorted { $0.offset < $1.offset }.map { Int(String(decoding: $0.value.dropFirst(6), as: UTF8.self))! }
+            #expect(indices == indices.sorted())
+        }
+    }
+
     @Test("send reports the partition and offset the broker assigned")
     func deliveryReport() async throws {
         let cluster = try TestCluster(topics: ["one": 1])
