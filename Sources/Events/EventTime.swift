@@ -36,15 +36,11 @@ public struct EventTime: Sendable, Hashable, Comparable, CustomStringConvertible
     public var description: String { rfc3339 }
 
     /// RFC 3339 in UTC, with a fraction only when needed.
-    public var rfc3339: String { String(decoding: rfc3339UTF8, as: UTF8.self) }
+    public var rfc3339: String { withRFC3339UTF8 { String(decoding: $0, as: UTF8.self) } }
 
-    /// ``rfc3339`` as UTF-8 bytes, written digit by digit: it is on the hot path
-    /// of every record header and JSON document that carries a time.
-    public var rfc3339UTF8: [UInt8] {
-        withRFC3339UTF8 { Array($0) }
-    }
-
-    /// Calls `body` with ``rfc3339`` as UTF-8 bytes in a temporary buffer.
+    /// Calls `body` with ``rfc3339`` as UTF-8 bytes in a temporary buffer, written
+    /// digit by digit: it is on the hot path of every record header and JSON
+    /// document that carries a time.
     public func withRFC3339UTF8<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         var days = microseconds / 86_400_000_000
         var rest = microseconds % 86_400_000_000

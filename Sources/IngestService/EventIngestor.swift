@@ -58,53 +58,45 @@ struct EventIngestor: Sendable {
 
         // Binary content mode, every record's bytes in one buffer (see KafkaRecordBatch).
         var records = KafkaRecordBatch(records: batch.entries.count, bytesPerRecord: body.readableBytes / max(1, batch.entries.count) + 128)
-        var results: [(index: Int, id: String?, result: IngestResult)] = []
-        results.reserveCapacity(batch.entries.count)
-        var recordPositions: [Int] = []
-        recordPositions.reserveCapacity(batch.entries.count)
         body.withUnsafeReadableBytes { bytes in
             for entry in batch.entries {
                 switch entry.outcome {
                 case .success(let decoded):
-                    recordPositions.append(results.count)
-                    results.append((entry.index, entry.id, .rejected(EventValidationError(.malformed, path: "", "pending"))))
                     records.append(topic: decoded.event.type.topic.name, key: decoded.event.partitionKey.utf8, value: UnsafeRawBufferPointer(rebasing: bytes[decoded.data]))
                     EventRecord.forEachHeader(of: decoded.event) { name, value in records.appendHeader(name: name, value: value) }
                 case .failure(let error):
                     metrics.rejected(error.code)
-                    results.append((entry.index, entry.id, .rejected(error)))
                 }
             }
         }
         if records.count == 0 {
-            let problem = ProblemDetails(
+            let results = batch.entries.map { entry in (index: entry.index, id: entry.id, result: IngestResult(entry.outcome, report: nil)) }
+            throw ProblemDetails(
                 status: .unprocessableContent, detail: "no event in the request is valid",
                 extensions: [("results", Self.resultsJSON(results))]
             )
-            throw problem
         }
 
-        let reports = await producer.send(records, timeout: configuration.kafkaDeadline)
+        // Each valid entry takes the next delivery report, in order.
+        var reports = await producer.send(records, timeout: configuration.kafkaDeadline).makeIterator()
         var stored = 0
         var unstored = 0
-        for (position, report) in zip(recordPositions, reports) {
-            switch report {
-            case .success(let delivery):
-                results[position].result = .accepted(delivery)
-                stored += 1
-            case .failure(let error):
-                results[position].result = .notStored(error)
-                unstored += 1
+        var acceptedPerTopic: [EventTopic: Int] = [:]
+        let results = batch.entries.map { entry in
+            var report: Result<KafkaDeliveryReport, KafkaError>?
+            if case .success(let decoded) = entry.outcome {
+                report = reports.next()
+                if case .success = report {
+                    stored += 1
+                    acceptedPerTopic[decoded.event.type.topic, default: 0] += 1
+                } else {
+                    unstored += 1
+                }
             }
+            return (index: entry.index, id: entry.id, result: IngestResult(entry.outcome, report: report))
         }
         // One counter update per topic, not per event.
-        var acceptedPerTopic: [String: Int] = [:]
-        for report in reports {
-            if case .success(let delivery) = report { acceptedPerTopic[delivery.topic, default: 0] += 1 }
-        }
-        for (topic, count) in acceptedPerTopic {
-            if let topic = EventTopic(rawValue: topic) { metrics.accepted(topic, count: count) }
-        }
+        for (topic, count) in acceptedPerTopic { metrics.accepted(topic, count: count) }
         if unstored > 0 {
             metrics.notStored.increment(by: unstored)
             logger.warning("Kafka did not acknowledge events in time", metadata: ["events.stored": "\(stored)", "events.not_stored": "\(unstored)"])

@@ -10,6 +10,17 @@ enum IngestResult {
     /// Valid, but Kafka did not acknowledge it in time: not reported stored.
     case notStored(KafkaError)
 
+    /// The result of a decoded entry: refused by validation, or what Kafka's
+    /// report (nil only when the entry was refused) says.
+    init(_ outcome: Result<(event: Event, data: Range<Int>), EventValidationError>, report: Result<KafkaDeliveryReport, KafkaError>?) {
+        switch (outcome, report) {
+        case (.failure(let error), _): self = .rejected(error)
+        case (.success, .success(let delivery)?): self = .accepted(delivery)
+        case (.success, .failure(let error)?): self = .notStored(error)
+        case (.success, nil): self = .notStored(KafkaError(kind: .closed, name: "NO_REPORT", detail: "the producer gave no delivery report"))
+        }
+    }
+
     /// One result object: `{index, id, status, …}`.
     static func encode(_ results: [(index: Int, id: String?, result: IngestResult)], into writer: inout JSONWriter) {
         writer.beginArray()

@@ -66,35 +66,20 @@ public final class KafkaProducer: Service, Sendable {
     /// deadline is answered `.failure` with kind `.timedOut` and may still be stored
     /// later, so it must not be reported as accepted.
     public func send(_ records: [KafkaProducerRecord], timeout: Duration? = nil) async -> [Result<KafkaDeliveryReport, KafkaError>] {
-        await send(count: records.count, timeout: timeout, topic: { records[$0].topic }) { index, rkt, producer, opaque in
-            Self.enqueue(records[index], rkt: rkt, producer: producer, opaque: opaque)
-        }
+        await send(KafkaRecordBatch(records), timeout: timeout)
     }
 
     /// Sends the records of `batch` in order and waits for every delivery report,
     /// or until `timeout` passes; as ``send(_:timeout:)-([KafkaProducerRecord],_)``.
     public func send(_ batch: KafkaRecordBatch, timeout: Duration? = nil) async -> [Result<KafkaDeliveryReport, KafkaError>] {
-        await send(count: batch.count, timeout: timeout, topic: { batch.topic(at: $0) }) { index, rkt, producer, opaque in
-            Self.enqueue(batch, index, rkt: rkt, producer: producer, opaque: opaque)
-        }
-    }
-
-    /// Enqueues records `0..<count` with `enqueue`, retrying while librdkafka's
-    /// queue is full, and collects their delivery reports.
-    private func send(
-        count: Int,
-        timeout: Duration?,
-        topic: (Int) -> String,
-        enqueue: (Int, OpaquePointer, OpaquePointer, UnsafeMutableRawPointer) -> rd_kafka_resp_err_t
-    ) async -> [Result<KafkaDeliveryReport, KafkaError>] {
-        guard enterSend() else { return (0..<count).map { _ in .failure(.closed) } }
+        guard enterSend() else { return (0..<batch.count).map { _ in .failure(.closed) } }
         defer { leaveSend() }
-        let tracker = DeliveryTracker(count: count)
+        let tracker = DeliveryTracker(count: batch.count)
         var lastTopic: (name: String, handle: OpaquePointer)?
-        for index in 0..<count {
+        for index in 0..<batch.count {
             // Batches usually go to one or two topics: compare with the last one
             // (identical strings compare by storage) before hashing.
-            let name = topic(index)
+            let name = batch.topic(at: index)
             let rkt: OpaquePointer
             if let lastTopic, lastTopic.name == name {
                 rkt = lastTopic.handle
@@ -103,7 +88,7 @@ public final class KafkaProducer: Service, Sendable {
                 lastTopic = (name, rkt)
             }
             while true {
-                let error = enqueue(index, rkt, handle.pointer, tracker.opaque(for: index))
+                let error = Self.enqueue(batch, index, rkt: rkt, producer: handle.pointer, opaque: tracker.opaque(for: index))
                 if error == RD_KAFKA_RESP_ERR__QUEUE_FULL, isRunning {
                     // The local queue is full: wait for delivery reports to drain it.
                     try? await Task.sleep(for: .milliseconds(1))
@@ -121,7 +106,7 @@ public final class KafkaProducer: Service, Sendable {
         return reports.enumerated().map { index, report in
             switch report.code {
             case RD_KAFKA_RESP_ERR_NO_ERROR.rawValue:
-                return .success(KafkaDeliveryReport(topic: topic(index), partition: report.partition, offset: report.offset))
+                return .success(KafkaDeliveryReport(topic: batch.topic(at: index), partition: report.partition, offset: report.offset))
             case DeliveryTracker.Report.pending:
                 return .failure(.timedOut("no delivery report before the deadline"))
             case RD_KAFKA_RESP_ERR__DESTROY.rawValue:
@@ -256,65 +241,9 @@ public final class KafkaProducer: Service, Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Enqueues one record without blocking. Returns librdkafka's error code.
-    private static func enqueue(
-        _ record: KafkaProducerRecord,
-        rkt: OpaquePointer,
-        producer: OpaquePointer,
-        opaque: UnsafeMutableRawPointer
-    ) -> rd_kafka_resp_err_t {
-        let fixedCount = 6
-        let count = fixedCount + record.headers.count
-        return withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: count) { vus in
-            record.value.withUnsafeBytes { value in
-                withKey(record.key) { key, keySize in
-                    fillFixed(vus, rkt: rkt, partition: record.partition, opaque: opaque,
-                              value: (UnsafeMutableRawPointer(mutating: value.baseAddress), value.count), key: (key, keySize))
-                    return withHeaders(record.headers[...], into: vus, at: fixedCount) { produce(vus, producer: producer) }
-                }
-            }
-        }
-    }
-
-    /// Fills the entries every record has: topic, partition, the copy flag, the
-    /// delivery opaque, value and key (the first six).
-    private static func fillFixed(
-        _ vus: UnsafeMutableBufferPointer<rd_kafka_vu_t>,
-        rkt: OpaquePointer,
-        partition: Int32?,
-        opaque: UnsafeMutableRawPointer,
-        value: (UnsafeMutableRawPointer?, Int),
-        key: (UnsafeMutableRawPointer?, Int)
-    ) {
-        vus.initialize(repeating: rd_kafka_vu_t())
-        vus[0].vtype = RD_KAFKA_VTYPE_RKT
-        vus[0].u.rkt = rkt
-        vus[1].vtype = RD_KAFKA_VTYPE_PARTITION
-        vus[1].u.i32 = partition ?? RD_KAFKA_PARTITION_UA
-        vus[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-        vus[2].u.i = RD_KAFKA_MSG_F_COPY
-        vus[3].vtype = RD_KAFKA_VTYPE_OPAQUE
-        vus[3].u.ptr = opaque
-        vus[4].vtype = RD_KAFKA_VTYPE_VALUE
-        vus[4].u.mem.ptr = value.0
-        vus[4].u.mem.size = value.1
-        vus[5].vtype = RD_KAFKA_VTYPE_KEY
-        vus[5].u.mem.ptr = key.0
-        vus[5].u.mem.size = key.1
-    }
-
-    /// `rd_kafka_produceva` over every entry; librdkafka's error code.
-    private static func produce(_ vus: UnsafeMutableBufferPointer<rd_kafka_vu_t>, producer: OpaquePointer) -> rd_kafka_resp_err_t {
-        guard let error = rd_kafka_produceva(producer, vus.baseAddress, vus.count) else {
-            return RD_KAFKA_RESP_ERR_NO_ERROR
-        }
-        let code = rd_kafka_error_code(error)
-        rd_kafka_error_destroy(error)
-        return code
-    }
-
-    /// Enqueues record `index` of `batch`: every pointer is into the batch's one
-    /// buffer, and header names are NUL-terminated there.
+    /// Enqueues record `index` of `batch` without blocking; librdkafka's error
+    /// code. Every pointer is into the batch's one buffer (header names are
+    /// NUL-terminated there), and librdkafka copies what it keeps.
     private static func enqueue(
         _ batch: KafkaRecordBatch,
         _ index: Int,
@@ -327,62 +256,45 @@ public final class KafkaProducer: Service, Sendable {
         let count = fixedCount + record.headers.count
         return batch.bytes.withUnsafeBytes { bytes in
             withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: count) { vus in
-                func pointer(_ offset: Int) -> UnsafeMutableRawPointer {
-                    UnsafeMutableRawPointer(mutating: bytes.baseAddress!.advanced(by: offset))
+                // An empty range still needs a non-null address (an empty, not a
+                // missing, key or header value).
+                func pointer(_ range: Range<Int>) -> UnsafeMutableRawPointer {
+                    range.isEmpty ? emptyValue : UnsafeMutableRawPointer(mutating: bytes.baseAddress!.advanced(by: range.lowerBound))
                 }
-                fillFixed(vus, rkt: rkt, partition: record.partition, opaque: opaque,
-                          value: (record.value.isEmpty ? nil : pointer(record.value.lowerBound), record.value.count),
-                          key: (record.key.map { $0.isEmpty ? emptyValue : pointer($0.lowerBound) }, record.key?.count ?? 0))
+                vus.initialize(repeating: rd_kafka_vu_t())
+                vus[0].vtype = RD_KAFKA_VTYPE_RKT
+                vus[0].u.rkt = rkt
+                vus[1].vtype = RD_KAFKA_VTYPE_PARTITION
+                vus[1].u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
+                vus[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                vus[2].u.i = RD_KAFKA_MSG_F_COPY
+                vus[3].vtype = RD_KAFKA_VTYPE_OPAQUE
+                vus[3].u.ptr = opaque
+                vus[4].vtype = RD_KAFKA_VTYPE_VALUE
+                vus[4].u.mem.ptr = record.value.isEmpty ? nil : pointer(record.value)
+                vus[4].u.mem.size = record.value.count
+                vus[5].vtype = RD_KAFKA_VTYPE_KEY
+                vus[5].u.mem.ptr = record.key.map(pointer)
+                vus[5].u.mem.size = record.key?.count ?? 0
                 for (position, header) in batch.headers[record.headers].enumerated() {
                     let entry = fixedCount + position
                     vus[entry].vtype = RD_KAFKA_VTYPE_HEADER
-                    vus[entry].u.header.name = UnsafePointer(pointer(header.name.lowerBound).assumingMemoryBound(to: CChar.self))
-                    if let value = header.value {
-                        vus[entry].u.header.val = value.isEmpty ? UnsafeRawPointer(emptyValue) : UnsafeRawPointer(pointer(value.lowerBound))
-                        vus[entry].u.header.size = value.count
-                    } else {
-                        vus[entry].u.header.val = nil
-                        vus[entry].u.header.size = 0
-                    }
+                    vus[entry].u.header.name = UnsafePointer(pointer(header.name).assumingMemoryBound(to: CChar.self))
+                    vus[entry].u.header.val = header.value.map { UnsafeRawPointer(pointer($0)) }
+                    vus[entry].u.header.size = header.value?.count ?? 0
                 }
-                return produce(vus, producer: producer)
+                guard let error = rd_kafka_produceva(producer, vus.baseAddress, count) else {
+                    return RD_KAFKA_RESP_ERR_NO_ERROR
+                }
+                let code = rd_kafka_error_code(error)
+                rd_kafka_error_destroy(error)
+                return code
             }
         }
     }
 
-    private static func withKey<R>(_ key: [UInt8]?, _ body: (UnsafeMutableRawPointer?, Int) -> R) -> R {
-        guard let key else { return body(nil, 0) }
-        return key.withUnsafeBytes { body(UnsafeMutableRawPointer(mutating: $0.baseAddress), $0.count) }
-    }
-
-    /// Fills header entries recursively so every name and value pointer stays valid
-    /// for the `produceva` call in `body`, without copying into a scratch buffer.
-    private static func withHeaders<R>(
-        _ headers: ArraySlice<KafkaHeader>,
-        into vus: UnsafeMutableBufferPointer<rd_kafka_vu_t>,
-        at position: Int,
-        _ body: () -> R
-    ) -> R {
-        guard let header = headers.first else { return body() }
-        return header.name.withCString { name in
-            withHeaderValue(header.value) { value, size in
-                vus[position].vtype = RD_KAFKA_VTYPE_HEADER
-                vus[position].u.header.name = name
-                vus[position].u.header.val = value
-                vus[position].u.header.size = size
-                return withHeaders(headers.dropFirst(), into: vus, at: position + 1, body)
-            }
-        }
-    }
-
-    // Never written: the address stands for an empty (not null) header value.
+    // Never written: the address stands for an empty (not null) key or header value.
     private nonisolated(unsafe) static let emptyValue: UnsafeMutableRawPointer = .allocate(byteCount: 1, alignment: 1)
-
-    private static func withHeaderValue<R>(_ value: [UInt8]?, _ body: (UnsafeRawPointer?, Int) -> R) -> R {
-        guard let value else { return body(nil, 0) }
-        if value.isEmpty { return body(UnsafeRawPointer(emptyValue), 0) }
-        return value.withUnsafeBytes { body($0.baseAddress, $0.count) }
-    }
 }
 
 /// A topic handle owned by one producer; destroyed when the producer closes.

@@ -1,10 +1,11 @@
 /// Records to send together, their keys, values, header names and header values
 /// kept in one byte buffer.
 ///
-/// A ``KafkaProducerRecord`` holds its key, value and each header value in arrays
-/// of their own: for a request of 500 events that is thousands of small
-/// allocations, which dominated the ingest service's CPU. A batch makes one
-/// growing buffer instead. Build it record by record: ``append(topic:partition:key:value:)``
+/// What ``KafkaProducer`` sends. A ``KafkaProducerRecord`` holds its key, value and
+/// each header value in arrays of their own: for a request of 500 events that is
+/// thousands of small allocations, which dominated the ingest service's CPU, so a
+/// producer of large batches builds a batch directly; an array of records is
+/// copied into one. Build it record by record: ``append(topic:partition:key:value:)``
 /// starts a record, ``appendHeader(name:value:)`` adds a header to the record
 /// appended last. Send it with ``KafkaProducer/send(_:timeout:)-(KafkaRecordBatch,_)``.
 public struct KafkaRecordBatch: Sendable {
@@ -33,6 +34,21 @@ public struct KafkaRecordBatch: Sendable {
         self.records.reserveCapacity(records)
         bytes.reserveCapacity(records * bytesPerRecord)
         headers.reserveCapacity(records * 6)
+    }
+
+    /// A batch of `records`, their bytes copied.
+    public init(_ records: [KafkaProducerRecord]) {
+        self.init(records: records.count, bytesPerRecord: records.first.map { $0.value.count + ($0.key?.count ?? 0) + 16 * $0.headers.count } ?? 0)
+        for record in records {
+            record.value.withUnsafeBytes { append(topic: record.topic, partition: record.partition, key: record.key, value: $0) }
+            for header in record.headers {
+                if let value = header.value {
+                    value.withUnsafeBytes { appendHeader(name: header.name, value: $0) }
+                } else {
+                    appendHeader(name: header.name, value: nil)
+                }
+            }
+        }
     }
 
     /// Number of records.

@@ -62,7 +62,7 @@ struct KafkaBenchCommand: AsyncParsableCommand {
         // Like kcat's input file, our records exist before the clock starts.
         let batchSize = 50_000
         let batches = stride(from: 0, to: messages, by: batchSize).map { start in
-            (start..<min(start + batchSize, messages)).map { workload.record(topic: oursTopic, index: $0) }
+            KafkaRecordBatch((start..<min(start + batchSize, messages)).map { workload.record(topic: oursTopic, index: $0) })
         }
         let cpuBefore = processCPUSeconds()
         let oursProduce = try await measureAsync {
@@ -85,7 +85,7 @@ struct KafkaBenchCommand: AsyncParsableCommand {
         print("goal: ours >= 0.80 x kcat for produce and consume.")
     }
 
-    private func produceOurs(bootstrap: String, batches: [[KafkaProducerRecord]], logger: Logger) async throws {
+    private func produceOurs(bootstrap: String, batches: [KafkaRecordBatch], logger: Logger) async throws {
         var configuration = KafkaProducerConfiguration(bootstrapServers: bootstrap)
         configuration.compression = .none
         configuration.linger = .milliseconds(5)

@@ -26,7 +26,7 @@ struct EventTimeTests {
         #expect(EventTime(microseconds: 1_764_064_805_000_001).rfc3339 == "2025-11-25T10:00:05.000001Z")
         #expect(EventTime(microseconds: -1).rfc3339 == "1969-12-31T23:59:59.999999Z")
         #expect(EventTime(microseconds: 253_402_300_800_000_000).rfc3339 == "10000-01-01T00:00:00Z")
-        #expect(EventTime(microseconds: 1_764_064_805_250_000).rfc3339UTF8 == Array("2025-11-25T10:00:05.25Z".utf8))
+        #expect(EventTime(microseconds: 1_764_064_805_250_000).withRFC3339UTF8 { Array($0) } == Array("2025-11-25T10:00:05.25Z".utf8))
     }
 
     @Test("formatting and parsing round-trip", arguments: [0, 1, 1_764_064_800_123_456, -86_400_000_001])
