@@ -206,7 +206,6 @@ struct Episode: Sendable {
 
 /// A bed and its occupant.
 struct Slot: Sendable {
-    let index: Int
     let facility: String
     let unit: String
     let bed: String

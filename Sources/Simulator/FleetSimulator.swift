@@ -119,7 +119,7 @@ public struct FleetSimulator: Sendable {
             let unit = "ward-" + String(UnicodeScalar(UInt8(ascii: "a") + UInt8((index / facilities.count) % 4)))
             // Every tenth bed, a monitored patient on SpO2 scale 2 (hypercapnic respiratory failure).
             let scale2 = index % 10 == 7
-            var slot = Slot(index: index, facility: facility, unit: unit, bed: String(index + 1), scale2: scale2,
+            var slot = Slot(facility: facility, unit: unit, bed: String(index + 1), scale2: scale2,
                             baseline: Physiology.baseline(scale2: scale2, using: &random))
             for kind in Self.kit(index) {
                 slot.devices.append(devices.count)

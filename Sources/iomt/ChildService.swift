@@ -68,18 +68,16 @@ final class ChildService: @unchecked Sendable {
     deinit { stop() }
 }
 
-/// A free TCP port on the loopback interface.
-func freePort() throws -> Int { try LoopbackPort.free() }
 
 /// Child processes to stop if this process is interrupted (SIGINT, SIGTERM), so
 /// a benchmark or dev stack stopped with Ctrl-C leaves nothing running. A
-/// command that stops gracefully takes the signals with ``interrupts()``; a
-/// second signal then still stops the children and exits.
+/// command that stops gracefully takes the first signal as a flag with
+/// ``stopOnInterrupt()``; a second signal then still stops the children and exits.
 enum ChildProcesses {
     private struct State {
         var pids: Set<Int32> = []
         var sources: [any DispatchSourceSignal] = []
-        var interrupts: AsyncStream<Int32>.Continuation?
+        var interrupted: OnceFlag?
         var delivered = false
     }
 
@@ -96,15 +94,15 @@ enum ChildProcesses {
         _ = registry.withLock { $0.pids.remove(pid) }
     }
 
-    /// SIGINT and SIGTERM, delivered here instead of stopping the children and
-    /// exiting (the first one; a second one stops everything at once).
-    static func interrupts() -> AsyncStream<Int32> {
-        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+    /// A flag the first SIGINT or SIGTERM sets, instead of stopping the children
+    /// and exiting (a second signal stops everything at once).
+    static func stopOnInterrupt() -> OnceFlag {
+        let flag = OnceFlag()
         registry.withLock { state in
-            state.interrupts = continuation
+            state.interrupted = flag
             installHandlers(&state)
         }
-        return stream
+        return flag
     }
 
     private static func installHandlers(_ state: inout State) {
@@ -113,13 +111,13 @@ enum ChildProcesses {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
-                let graceful = registry.withLock { state -> AsyncStream<Int32>.Continuation? in
-                    guard let continuation = state.interrupts, !state.delivered else { return nil }
+                let graceful = registry.withLock { state -> OnceFlag? in
+                    guard let flag = state.interrupted, !state.delivered else { return nil }
                     state.delivered = true
-                    return continuation
+                    return flag
                 }
                 if let graceful {
-                    graceful.yield(signalNumber)
+                    graceful.set()
                     return
                 }
                 for pid in registry.withLock({ $0.pids }) { Foundation.kill(pid, SIGTERM) }

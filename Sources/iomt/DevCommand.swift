@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Logging
 import PostgresNIO
-import ServiceLifecycle
 import ServiceSupport
 
 /// `iomt dev`: the whole development stack in one command.
@@ -55,7 +54,7 @@ struct DevCommand: AsyncParsableCommand {
 
     func run() async throws {
         try logging.bootstrap()
-        let interrupts = ChildProcesses.interrupts()
+        let stop = ChildProcesses.stopOnInterrupt()
         let state = URL(fileURLWithPath: stateDir ?? project + "/.data/dev")
         let logs = state.appendingPathComponent("logs")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
@@ -146,14 +145,6 @@ struct DevCommand: AsyncParsableCommand {
         fflush(nil)
 
         // Run until Ctrl-C or until a process dies.
-        let stop = StopFlag()
-        let watcher = Task {
-            for await _ in interrupts {
-                stop.set()
-                return
-            }
-        }
-        defer { watcher.cancel() }
         while !stop.isSet {
             if let failed = stack.exited() {
                 print("iomt dev: \(failed) exited unexpectedly; see \(logs.appendingPathComponent(failed + ".log").path). Stopping.")
@@ -167,8 +158,8 @@ struct DevCommand: AsyncParsableCommand {
 
 /// The projections in the dev database.
 enum DevProjections {
-    static let schemas = ["patient_state", "asset_inventory", "alerts"]
-    static let components = ["patient-state", "asset-inventory", "alerts"]
+    static let schemas = ProjectionBenchCommand.all.map(\.schema)
+    static let components = ProjectionBenchCommand.all.map(\.name)
 
     /// Drops the projections' schemas, checkpoints and migration records, when
     /// `allowed`; otherwise fails if there are any.
@@ -216,7 +207,7 @@ func withTimeout<T: Sendable>(_ timeout: Duration, _ message: String, _ body: @e
     }
 }
 
-/// A random secret for the dev stack (JWT signing, the query role's password).
+/// A random secret (JWT signing, the query role's password) for the dev stack and benchmarks.
 func randomSecret() -> String {
     let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
     var generator = SystemRandomNumberGenerator()
@@ -242,7 +233,7 @@ struct DevStack {
         -> (ingest: String, query: String, workers: [(name: String, url: String)]) {
         var workers: [(name: String, url: String)] = []
         for worker in ["iomt-patient-state", "iomt-asset-inventory", "iomt-alerts"] {
-            let port = try freePort()
+            let port = try LoopbackPort.free()
             let environment = common.merging(["HTTP_PORT": String(port)]) { $1 }.merging(DevBroker.consumerEnvironment) { current, _ in current }
             try await start(worker, environment: environment, ready: "http://127.0.0.1:\(port)/ready")
             workers.append((worker, "http://127.0.0.1:\(port)"))

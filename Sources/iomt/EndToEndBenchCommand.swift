@@ -84,7 +84,7 @@ struct EndToEndBenchCommand: AsyncParsableCommand {
         ]
         let spec = FileManager.default.currentDirectoryPath + "/schemas/openapi/query.yaml"
         if FileManager.default.fileExists(atPath: spec) { common["QUERY_OPENAPI_FILE"] = spec }
-        let urls = try await stack.startServices(environment: common, ingestPort: try freePort(), queryPort: try freePort())
+        let urls = try await stack.startServices(environment: common, ingestPort: try LoopbackPort.free(), queryPort: try LoopbackPort.free())
         let (ingestURL, queryURL) = (urls.ingest, urls.query)
 
         var fleet = FleetConfiguration()
@@ -111,7 +111,7 @@ struct EndToEndBenchCommand: AsyncParsableCommand {
             for device in devices { tokens[device] = try await store.create(deviceId: device, label: "bench") }
             return tokens
         }
-        let stop = StopFlag()
+        let stop = OnceFlag()
         let sink = IngestSink(url: ingestURL, deviceTokens: tokens, systemToken: systemToken, stop: stop) {}
         defer { Task { await sink.close() } }
         let query = QueryProbe(url: queryURL, token: readerToken)
@@ -172,7 +172,10 @@ struct EndToEndBenchCommand: AsyncParsableCommand {
         print("patient: event time -> visible through GET /v1/patients/{id}; alert: alert time -> received on /v1/alerts/stream;")
         print("ingest ack (the baseline): POST of a tick's events -> every 202, the share of freshness spent before Kafka holds them")
         print("")
-        print("workers' lag (events behind the log end, sampled every second): " + lag.sorted(by: { $0.key < $1.key }).map { "\($0.key) max \($0.value.max) p50 \($0.value.p50)" }.joined(separator: "; "))
+        print("workers' lag (events behind the log end, sampled every second): " + lag.sorted(by: { $0.key < $1.key }).map { name, samples in
+            let sorted = samples.sorted()
+            return "\(name) max \(sorted.last ?? 0) p50 \(sorted.isEmpty ? 0 : sorted[sorted.count / 2])"
+        }.joined(separator: "; "))
         print(String(format: "drain after the load stopped: %.1f s", drain))
         print("goal: patient freshness p99 <= 250 ms at 20,000 events/s")
         if patientFreshness.totalCount == 0 { throw ValidationError("no freshness sample; see the logs in \(stack.logs.path)") }
@@ -186,7 +189,7 @@ final class QueryProbe: Sendable {
     /// Event time → visible through `GET /v1/patients/{id}`, in nanoseconds.
     let freshness = Mutex(Histogram<UInt64>(highestTrackableValue: 600_000_000_000))
     /// Lag samples per projection.
-    let lag = Mutex<[String: (max: Int, p50: Int, samples: [Int])]>([:])
+    let lag = Mutex<[String: [Int]]>([:])
 
     init(url: String, token: String) {
         self.url = url
@@ -231,13 +234,7 @@ final class QueryProbe: Sendable {
         while !Task.isCancelled {
             if let lags = await lags() {
                 lag.withLock { state in
-                    for (name, value) in lags {
-                        var entry = state[name] ?? (0, 0, [])
-                        entry.samples.append(value)
-                        entry.max = max(entry.max, value)
-                        entry.p50 = entry.samples.sorted()[entry.samples.count / 2]
-                        state[name] = entry
-                    }
+                    for (name, value) in lags { state[name, default: []].append(value) }
                 }
             }
             try? await Task.sleep(for: interval)

@@ -66,8 +66,8 @@ struct IngestBenchCommand: AsyncParsableCommand {
             for device in deviceIDs { tokens.append(try await store.create(deviceId: device, label: "bench")) }
             return tokens
         }
-        let port = try freePort()
-        let secret = (0..<48).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! }.map(String.init).joined()
+        let port = try LoopbackPort.free()
+        let secret = randomSecret()
         let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("iomt-bench-ingest.log")
         let ingest = try ChildService(executable: "iomt-ingest", environment: [
             "KAFKA_BROKERS": broker.bootstrapServers,

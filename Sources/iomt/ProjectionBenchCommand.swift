@@ -80,13 +80,14 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         print("goals: worker >= 0.5 x decode, >= 20 x naive, RSS <= 150 MB")
     }
 
+    /// Every projection of the system.
+    static let all: [any Projection] = [PatientStateProjection(), AssetInventoryProjection(), AlertsProjection()]
+
     static func projection(named name: String) throws -> any Projection {
-        switch name {
-        case "patient-state": PatientStateProjection()
-        case "asset-inventory": AssetInventoryProjection()
-        case "alerts": AlertsProjection()
-        default: throw ValidationError("unknown projection \(name): use patient-state, asset-inventory or alerts")
+        guard let projection = all.first(where: { $0.name == name }) else {
+            throw ValidationError("unknown projection \(name): use \(all.map(\.name).joined(separator: ", "))")
         }
+        return projection
     }
 
     private func preload(_ events: [Event], bootstrap: String, logger: Logger) async throws -> [KafkaTopicPartition: Int64] {

@@ -61,7 +61,7 @@ struct QueryBenchCommand: AsyncParsableCommand {
 
         let broker = try ChildBroker(topics: [])
         defer { broker.stop() }
-        let port = try freePort()
+        let port = try LoopbackPort.free()
         let secret = Self.randomText(48)
         let queryPassword = Self.randomText(32)
         let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("iomt-bench-query.log")

@@ -137,7 +137,7 @@ struct SimulateCommand: AsyncParsableCommand {
         fleet.prefix = prefix
         var simulator = FleetSimulator(fleet)
 
-        let stop = StopFlag()
+        let stop = ChildProcesses.stopOnInterrupt()
         let signer = try await signer()
         let sink = try await makeSink(simulator: simulator, signer: signer, stop: stop)
         var acknowledger: Acknowledger?
@@ -149,15 +149,6 @@ struct SimulateCommand: AsyncParsableCommand {
             ))
             acknowledger = Acknowledger(url: queryURL, token: token, after: ackAfter, share: ackShare, prefix: prefix)
         }
-
-        let interrupts = ChildProcesses.interrupts()
-        let watcher = Task {
-            for await _ in interrupts {
-                stop.set()
-                return
-            }
-        }
-        defer { watcher.cancel() }
 
         FileHandle.standardError.write(Data("iomt simulate: \(patients) beds, \(simulator.deviceIDs.count) devices, \(rate) events/s to \(output == .ingest ? ingestURL : "Kafka")\(duration > 0 ? " for \(duration) s" : " until Ctrl-C")\n".utf8))
         let clock = ContinuousClock()
@@ -211,7 +202,7 @@ struct SimulateCommand: AsyncParsableCommand {
         return try await AccessTokenVerifier(settings: .hs256(secret: secret))
     }
 
-    func makeSink(simulator: FleetSimulator, signer: AccessTokenVerifier?, stop: StopFlag) async throws -> any SimulationSink {
+    func makeSink(simulator: FleetSimulator, signer: AccessTokenVerifier?, stop: OnceFlag) async throws -> any SimulationSink {
         switch output {
         case .kafka:
             let settings = try KafkaSettings(environment: .process)
@@ -270,7 +261,7 @@ struct SimulatedTick {
 /// order only when it reports once every `window` ticks or less often
 /// (``FleetConfiguration/phases``).
 func runTicks(
-    _ simulator: inout FleetSimulator, sink: some SimulationSink, tickMs: Int, from: Double = 0, duration: Double, stop: StopFlag,
+    _ simulator: inout FleetSimulator, sink: some SimulationSink, tickMs: Int, from: Double = 0, duration: Double, stop: OnceFlag,
     window: Int = 1, onSend: ([Event]) -> Void = { _ in }, afterTick: (inout FleetSimulator, SimulatedTick) async -> SimulationTally
 ) async -> SimulationTally {
     let clock = ContinuousClock()
@@ -304,15 +295,6 @@ func runTicks(
     }
     while !inFlight.isEmpty { await finishOldest(&simulator) }
     return totals
-}
-
-/// Set once, by a signal.
-final class StopFlag: Sendable {
-    private let value = Atomic(false)
-    /// Whether a stop was asked for.
-    var isSet: Bool { value.load(ordering: .acquiring) }
-    /// Asks for a stop.
-    func set() { value.store(true, ordering: .releasing) }
 }
 
 /// Simulated clinicians: read the open alerts of the fleet through the query

@@ -43,12 +43,12 @@ struct IngestSink: SimulationSink {
     let deviceTokens: [String: String]
     let systemToken: String
     /// Once set, failed requests are not retried (the run is stopping).
-    let stop: StopFlag
+    let stop: OnceFlag
     let revoke: @Sendable () async -> Void
     /// Up to 64 keep-alive connections: a tick posts one request per device.
     let client: HTTPClient
 
-    init(url: String, deviceTokens: [String: String], systemToken: String, stop: StopFlag, revoke: @escaping @Sendable () async -> Void) {
+    init(url: String, deviceTokens: [String: String], systemToken: String, stop: OnceFlag, revoke: @escaping @Sendable () async -> Void) {
         self.url = url
         self.deviceTokens = deviceTokens
         self.systemToken = systemToken
