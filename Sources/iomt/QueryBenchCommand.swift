@@ -1,5 +1,4 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Events
 import Foundation
 import Kafka
@@ -82,15 +81,11 @@ struct QueryBenchCommand: AsyncParsableCommand {
             subject: "bench-clinician", roles: [.clinician], facilities: ["fac-0", "fac-1", "fac-2"], expiresAt: Date().addingTimeInterval(3600)
         ))
         let ids = (0..<patients).map { "pat-\($0)" }
-        let http = LoadGenerator(itemsPerRequest: 1) { index in
-            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/patients/\(ids[index % ids.count])")
-            request.headers.add(name: "Authorization", value: "Bearer \(token)")
-            guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(30)) else { return false }
-            let body = try? await response.body.collect(upTo: 1 << 20)
-            return response.status.code == 200 && (body?.readableBytes ?? 0) > 0
+        let http = HTTPLoad(host: "127.0.0.1", port: port, headers: ["Host": "127.0.0.1", "Authorization": "Bearer \(token)"]) { index in
+            "/v1/patients/\(ids[index % ids.count])"
         }
         _ = try await http.closedLoop(connections: connections, duration: .seconds(2))  // warm-up
-        let fixed = try await http.openLoop(eventsPerSecond: Double(rate), duration: .seconds(seconds))
+        let fixed = try await http.openLoop(requestsPerSecond: Double(rate), duration: .seconds(seconds), connections: connections)
         let maximum = try await http.closedLoop(connections: connections, duration: .seconds(seconds))
         guard maximum.eventsPerSecond > 0 else {
             throw ValidationError("no lookup succeeded (\(maximum.failures) failed); see \(logFile.path)")
