@@ -206,25 +206,27 @@ public struct AlertEngine: Sendable {
     /// hysteresis period, an escalation, a device going offline, an alarm window
     /// ending), if any.
     public func nextDue(_ subject: AlertSubject, alerts: [String: AlertRecord]) -> EventTime? {
-        var due: [EventTime] = []
+        let clock = subject.clock ?? EventTime(microseconds: 0)
+        var next: EventTime?
+        func consider(_ time: EventTime) {
+            if time > clock, next.map({ time < $0 }) ?? true { next = time }
+        }
         for rule in subject.rules {
             let timing = timing(rule)
-            guard timing.enabled else { continue }
-            let track = subject.tracks[rule] ?? RuleTrack()
-            if let since = track.pendingSince { due.append(since.adding(timing.persistence)) }
-            if let since = track.clearSince { due.append(since.adding(timing.hysteresis)) }
+            guard timing.enabled, let track = subject.tracks[rule] else { continue }
+            if let since = track.pendingSince { consider(since.adding(timing.persistence)) }
+            if let since = track.clearSince { consider(since.adding(timing.hysteresis)) }
             if let id = track.alertId, let alert = alerts[id], alert.snapshot.status == .open,
                alert.snapshot.escalationLevel < rules.maxEscalationLevel,
                let timeout = rules.escalation(for: alert.snapshot.priority), timeout > .zero {
-                due.append(alert.snapshot.openedAt.adding(timeout * (alert.snapshot.escalationLevel + 1)))
+                consider(alert.snapshot.openedAt.adding(timeout * (alert.snapshot.escalationLevel + 1)))
             }
         }
         if let device = subject.device, let lastSeen = device.lastSeenAt, isActive(device), rules.deviceOffline.enabled {
-            due.append(lastSeen.adding(.seconds(rules.offlineIntervals * device.heartbeatIntervalSeconds)).adding(.microseconds(1)))
+            consider(lastSeen.adding(.seconds(rules.offlineIntervals * device.heartbeatIntervalSeconds)).adding(.microseconds(1)))
         }
-        if let alarm = subject.lastAlarm { due.append(alarm.at.adding(rules.alarmWindow)) }
-        let clock = subject.clock ?? EventTime(microseconds: 0)
-        return due.filter { $0 > clock }.min()
+        if let alarm = subject.lastAlarm { consider(alarm.at.adding(rules.alarmWindow)) }
+        return next
     }
 }
 

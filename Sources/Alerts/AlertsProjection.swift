@@ -26,6 +26,9 @@ import ServiceSupport
 public struct AlertsProjection: Projection {
     /// The rules.
     public let engine: AlertEngine
+    /// Subjects this worker wrote, so a batch parses only the ones another worker
+    /// changed since.
+    private let cache = VersionedRowCache<AlertSubject>()
 
     /// A projection with `rules` (the defaults of DOMAIN.md unless configured).
     public init(rules: AlertRules = AlertRules()) {
@@ -79,7 +82,7 @@ public struct AlertsProjection: Projection {
         let acknowledged = try await AlertsStore.lookUp(acknowledgements, context: context)
         var keys = Set(devices.map(AlertSubject.deviceKey)).union(patients.map(AlertSubject.patientKey)).union(acknowledged.values.map(\.subjectKey))
         try await AlertsStore.lock(keys.sorted(), context: context)
-        var subjects = try await AlertsStore.loadSubjects(keys.sorted(), context: context)
+        var subjects = try await AlertsStore.loadSubjects(keys.sorted(), cache: cache, context: context)
 
         // Vitals without a patient id belong to the device's current patient: find
         // those patients with the devices' assignments, then lock and load them too.
@@ -92,7 +95,7 @@ public struct AlertsProjection: Projection {
         let extra = attributed.map(AlertSubject.patientKey).filter { !keys.contains($0) }
         if !extra.isEmpty {
             try await AlertsStore.lock(extra.sorted(), context: context)
-            subjects.merge(try await AlertsStore.loadSubjects(extra, context: context)) { current, _ in current }
+            subjects.merge(try await AlertsStore.loadSubjects(extra, cache: cache, context: context)) { current, _ in current }
             keys.formUnion(extra)
         }
         var alerts = try await AlertsStore.loadActiveAlerts(of: keys.sorted(), context: context)
@@ -169,7 +172,7 @@ public struct AlertsProjection: Projection {
         let keys = try await AlertsStore.dueSubjects(at: context.now, limit: 1000, context: context)
         guard !keys.isEmpty else { return }
         try await AlertsStore.lock(keys.sorted(), context: context)
-        var subjects = try await AlertsStore.loadSubjects(keys, context: context)
+        var subjects = try await AlertsStore.loadSubjects(keys, cache: cache, context: context)
         var alerts = try await AlertsStore.loadActiveAlerts(of: keys, context: context)
         var changes: [AlertRecord] = []
         for key in keys {
@@ -181,13 +184,10 @@ public struct AlertsProjection: Projection {
     }
 
     private func save(_ touched: Set<String>, subjects: [String: AlertSubject], alerts: [String: AlertRecord], changes: [AlertRecord], context: ProjectionContext) async throws {
-        let bySubject = Dictionary(grouping: alerts.values, by: \.subjectKey)
-        let rows = touched.sorted().compactMap { key in
-            subjects[key].map { subject in
-                (subject, engine.nextDue(subject, alerts: Dictionary(uniqueKeysWithValues: (bySubject[key] ?? []).map { ($0.id, $0) })))
-            }
-        }
-        try await AlertsStore.save(subjects: rows, context: context)
+        // `alerts` is keyed by alert id and a subject's tracks name only its own
+        // alerts, so each subject's next due time reads the whole dictionary.
+        let rows = touched.sorted().compactMap { key in subjects[key].map { ($0, engine.nextDue($0, alerts: alerts)) } }
+        try await AlertsStore.save(subjects: rows, cache: cache, context: context)
         try await AlertsStore.save(changes: changes, context: context)
     }
 

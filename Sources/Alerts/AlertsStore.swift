@@ -6,14 +6,23 @@ import ServiceSupport
 
 /// Reads and writes the `alerts` schema in bulk.
 ///
-/// - `alerts.subjects`: one row per patient or device, its state as JSON and the
-///   next time a rule falls due (`next_due_at`, indexed, for the clock);
+/// - `alerts.subjects`: one row per patient or device, its state (a JSON
+///   document), the next time a rule falls due (`next_due_at`, indexed, for the
+///   clock) and the row version of the last write (see `VersionedRowCache`);
 /// - `alerts.alerts`: one row per alert, its latest snapshot and filter columns;
 /// - `alerts.changes`: every change (the outbox, relayed to `iomt.alerts.v1`, and
 ///   the history the live stream resumes from).
+///
+/// Documents are stored as `text` holding JSON (since migration 2): they are
+/// written by this module's JSON writer and read as text by every reader, and a
+/// `json` column only made PostgreSQL validate thousands of documents per batch.
+/// Rows are written as binary arrays (`unnest`), one statement per table.
 enum AlertsStore {
     /// The notification channel a change is announced on.
     static let channel = "iomt_alerts"
+    /// An absent time in an array of microseconds.
+    private static let noTime = Int64.min
+
     /// First key of the subject advisory locks ("al").
     static let lockNamespace: Int32 = 0x616C
 
@@ -64,6 +73,18 @@ enum AlertsStore {
             """,
             "CREATE INDEX changes_unrelayed ON alerts.changes (seq) WHERE NOT relayed",
         ]),
+        // A random version per write lets a worker reuse the subjects it wrote
+        // itself instead of parsing their documents again (`VersionedRowCache`).
+        // Documents become text: this worker writes them with its own JSON writer
+        // and every reader (this worker, the relay, the query service) reads them
+        // as text, while a `json` column made PostgreSQL parse every document of
+        // every batch again (thousands per batch).
+        Migration(version: 2, name: "subject versions, documents as text", statements: [
+            "ALTER TABLE alerts.subjects ADD COLUMN version bigint NOT NULL DEFAULT 0",
+            "ALTER TABLE alerts.subjects ALTER COLUMN state TYPE text",
+            "ALTER TABLE alerts.alerts ALTER COLUMN snapshot TYPE text",
+            "ALTER TABLE alerts.changes ALTER COLUMN snapshot TYPE text",
+        ]),
     ]
 
     /// Takes the transaction-scoped lock of each subject, in hash order.
@@ -76,12 +97,22 @@ enum AlertsStore {
             """)
     }
 
-    static func loadSubjects(_ keys: [String], context: ProjectionContext) async throws -> [String: AlertSubject] {
+    /// The subjects of `keys` that exist: from `cache` where the stored row is the
+    /// version this worker wrote, parsed from their documents otherwise.
+    static func loadSubjects(_ keys: [String], cache: VersionedRowCache<AlertSubject>, context: ProjectionContext) async throws -> [String: AlertSubject] {
         guard !keys.isEmpty else { return [:] }
         var result: [String: AlertSubject] = [:]
+        result.reserveCapacity(keys.count)
+        var stale: [String] = []
+        for try await (key, version) in try await context.query(
+            "SELECT subject_key, version FROM alerts.subjects WHERE subject_key = ANY(\(keys))"
+        ).decode((String, Int64).self) {
+            if let cached = cache.value(key, version: version) { result[key] = cached } else { stale.append(key) }
+        }
+        guard !stale.isEmpty else { return result }
         let document = JSONDocument()
         for try await (key, state) in try await context.query(
-            "SELECT subject_key, state::text FROM alerts.subjects WHERE subject_key = ANY(\(keys))"
+            "SELECT subject_key, state::text FROM alerts.subjects WHERE subject_key = ANY(\(stale))"
         ).decode((String, String).self) {
             try document.parse(Array(state.utf8)) { root in result[key] = AlertSubject(key: key, json: root) }
         }
@@ -125,75 +156,114 @@ enum AlertsStore {
         return keys
     }
 
-    static func save(subjects: [(AlertSubject, EventTime?)], context: ProjectionContext) async throws {
+    /// Writes `subjects` with their next due times under one new version, and
+    /// remembers them in `cache` under it.
+    static func save(subjects: [(AlertSubject, EventTime?)], cache: VersionedRowCache<AlertSubject>, context: ProjectionContext) async throws {
         guard !subjects.isEmpty else { return }
-        var rows = BulkRows()
+        let version = VersionedRowCache<AlertSubject>.newVersion()
+        // Binary arrays, not a JSON recordset: PostgreSQL neither parses a
+        // document of documents nor validates each state.
+        var keys: [String] = []
+        var states: [String] = []
+        var dues: [Int64] = []
+        keys.reserveCapacity(subjects.count)
+        states.reserveCapacity(subjects.count)
+        dues.reserveCapacity(subjects.count)
         for (subject, due) in subjects {
-            rows.row { row in
-                row.member("subject_key", subject.key)
-                row.key("state")
-                row.raw(subject.json)
-                row.member("next_due_at", due)
-            }
+            keys.append(subject.key)
+            states.append(String(decoding: subject.json, as: UTF8.self))
+            dues.append(due?.microseconds ?? noTime)
         }
         try await context.query("""
-            INSERT INTO alerts.subjects (subject_key, state, next_due_at, updated_at)
-            SELECT subject_key, state, next_due_at, now() FROM json_to_recordset(\(rows.json)::json) AS r(subject_key text, state json, next_due_at timestamptz)
-            ON CONFLICT (subject_key) DO UPDATE SET state = EXCLUDED.state, next_due_at = EXCLUDED.next_due_at, updated_at = now()
+            INSERT INTO alerts.subjects (subject_key, state, next_due_at, version, updated_at)
+            SELECT k, s, CASE WHEN d = \(noTime) THEN NULL ELSE timestamptz 'epoch' + d * interval '1 microsecond' END, \(version), now()
+            FROM unnest(\(keys)::text[], \(states)::text[], \(dues)::int8[]) AS r(k, s, d)
+            ON CONFLICT (subject_key) DO UPDATE SET
+                state = EXCLUDED.state, next_due_at = EXCLUDED.next_due_at, version = EXCLUDED.version, updated_at = now()
             """)
+        cache.store(subjects.lazy.map { (key: $0.0.key, value: $0.0) }, count: subjects.count, version: version)
     }
 
     /// Writes the latest state of changed alerts, appends every change to
     /// `alerts.changes` and announces each on ``channel`` (delivered at commit).
+    /// Each snapshot is serialized once; rows go as binary arrays.
     static func save(changes: [AlertRecord], context: ProjectionContext) async throws {
         guard !changes.isEmpty else { return }
-        var latest: [String: AlertRecord] = [:]
-        var history = BulkRows()
+        var history = ChangeColumns(capacity: changes.count)
+        var latest: [String: (record: AlertRecord, snapshot: String)] = [:]
         for change in changes {
-            latest[change.id] = change
-            history.row { row in
-                row.member("alert_id", change.id)
-                row.member("version", change.snapshot.version)
-                row.member("facility_id", change.snapshot.facilityId)
-                row.member("patient_id", change.snapshot.patientId)
-                row.key("snapshot")
-                row.raw(change.snapshot.json)
-            }
+            let snapshot = String(decoding: change.snapshot.json, as: UTF8.self)
+            history.append(change.snapshot, json: snapshot)
+            latest[change.id] = (change, snapshot)
         }
-        var current = BulkRows()
-        for alert in latest.values.sorted(by: { $0.id < $1.id }) {
-            current.row { row in
-                row.member("alert_id", alert.id)
-                row.member("subject_key", alert.subjectKey)
-                row.member("rule", alert.snapshot.rule)
-                row.member("priority", alert.snapshot.priority.rawValue)
-                row.member("status", alert.snapshot.status.rawValue)
-                row.member("patient_id", alert.snapshot.patientId)
-                row.member("device_id", alert.snapshot.deviceId)
-                row.member("facility_id", alert.snapshot.facilityId)
-                row.member("opened_at", alert.snapshot.openedAt)
-                row.member("updated_at", alert.snapshot.updatedAt)
-                row.member("version", alert.snapshot.version)
-                row.key("snapshot")
-                row.raw(alert.snapshot.json)
-            }
+        var current = ChangeColumns(capacity: latest.count)
+        var subjectKeys: [String] = []
+        var rules: [String] = []
+        var statuses: [String] = []
+        var deviceIDs: [String] = []
+        var opened: [Int64] = []
+        var updated: [Int64] = []
+        for (record, snapshot) in latest.values.sorted(by: { $0.record.id < $1.record.id }) {
+            current.append(record.snapshot, json: snapshot)
+            subjectKeys.append(record.subjectKey)
+            rules.append(record.snapshot.rule)
+            statuses.append(record.snapshot.status.rawValue)
+            deviceIDs.append(record.snapshot.deviceId ?? "")
+            opened.append(record.snapshot.openedAt.microseconds)
+            updated.append(record.snapshot.updatedAt.microseconds)
         }
         try await context.query("""
             INSERT INTO alerts.alerts (alert_id, subject_key, rule, priority, status, patient_id, device_id, facility_id, opened_at, updated_at, version, snapshot)
-            SELECT * FROM json_to_recordset(\(current.json)::json) AS r(alert_id text, subject_key text, rule text, priority text, status text,
-                patient_id text, device_id text, facility_id text, opened_at timestamptz, updated_at timestamptz, version integer, snapshot json)
+            SELECT id, subject, rule, priority, status, nullif(patient, ''), nullif(device, ''), nullif(facility, ''),
+                   timestamptz 'epoch' + opened * interval '1 microsecond', timestamptz 'epoch' + updated * interval '1 microsecond', version, snapshot
+            FROM unnest(\(current.ids)::text[], \(subjectKeys)::text[], \(rules)::text[], \(current.priorities)::text[], \(statuses)::text[],
+                        \(current.patients)::text[], \(deviceIDs)::text[], \(current.facilities)::text[], \(opened)::int8[], \(updated)::int8[],
+                        \(current.versions)::int4[], \(current.snapshots)::text[])
+                 AS r(id, subject, rule, priority, status, patient, device, facility, opened, updated, version, snapshot)
             ON CONFLICT (alert_id) DO UPDATE SET priority = EXCLUDED.priority, status = EXCLUDED.status, facility_id = EXCLUDED.facility_id,
                 patient_id = EXCLUDED.patient_id, updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, snapshot = EXCLUDED.snapshot
             """)
+        // The notification is assembled as text: the snapshot is already JSON.
         try await context.query("""
             WITH appended AS (
                 INSERT INTO alerts.changes (alert_id, version, facility_id, patient_id, snapshot)
-                SELECT alert_id, version, facility_id, patient_id, snapshot
-                FROM json_to_recordset(\(history.json)::json) AS r(alert_id text, version integer, facility_id text, patient_id text, snapshot json)
+                SELECT id, version, nullif(facility, ''), nullif(patient, ''), snapshot
+                FROM unnest(\(history.ids)::text[], \(history.versions)::int4[], \(history.facilities)::text[], \(history.patients)::text[],
+                            \(history.snapshots)::text[]) WITH ORDINALITY AS r(id, version, facility, patient, snapshot, n)
+                ORDER BY n
                 RETURNING seq, snapshot
             )
-            SELECT count(pg_notify(\(channel), json_build_object('seq', seq, 'alert', snapshot)::text)) FROM appended
+            SELECT count(pg_notify(\(channel), '{"seq":' || seq || ',"alert":' || snapshot || '}')) FROM appended
             """)
     }
 }
 
+/// The columns `alerts.alerts` and `alerts.changes` share, as parallel arrays.
+private struct ChangeColumns {
+    var ids: [String] = []
+    var versions: [Int32] = []
+    var priorities: [String] = []
+    /// Absent ids are empty strings (PostgresNIO binds no arrays of optionals);
+    /// the statements turn them back into NULL, and no id is empty.
+    var facilities: [String] = []
+    var patients: [String] = []
+    var snapshots: [String] = []
+
+    init(capacity: Int) {
+        ids.reserveCapacity(capacity)
+        versions.reserveCapacity(capacity)
+        priorities.reserveCapacity(capacity)
+        facilities.reserveCapacity(capacity)
+        patients.reserveCapacity(capacity)
+        snapshots.reserveCapacity(capacity)
+    }
+
+    mutating func append(_ snapshot: AlertChanged, json: String) {
+        ids.append(snapshot.alertId)
+        versions.append(Int32(snapshot.version))
+        priorities.append(snapshot.priority.rawValue)
+        facilities.append(snapshot.facilityId ?? "")
+        patients.append(snapshot.patientId ?? "")
+        snapshots.append(json)
+    }
+}

@@ -12,7 +12,7 @@ import ServiceSupport
 /// when the row version matches), fold the batch in memory
 /// (``PatientStateFold``), and write each changed patient and device once.
 public struct PatientStateProjection: Projection {
-    private let cache = PatientRecordCache()
+    private let cache = VersionedRowCache<PatientRecord>()
 
     /// Creates the projection.
     public init() {}

@@ -69,7 +69,7 @@ enum PatientStateStore {
     /// patient, in hash order to keep deadlocks rare (PostgreSQL breaks any that
     /// remain and the runtime retries the batch). Advisory locks cost no row
     /// writes, unlike `SELECT … FOR UPDATE`.
-    static func lockAndLoadPatients(_ patients: Set<String>, cache: PatientRecordCache, context: ProjectionContext) async throws -> [String: PatientRecord] {
+    static func lockAndLoadPatients(_ patients: Set<String>, cache: VersionedRowCache<PatientRecord>, context: ProjectionContext) async throws -> [String: PatientRecord] {
         guard !patients.isEmpty else { return [:] }
         let ids = Array(patients)
         try await context.query(PostgresQuery(unsafeSQL: """
@@ -83,7 +83,7 @@ enum PatientStateStore {
             SELECT patient_id, version FROM patient_state.patients WHERE patient_id = ANY($1)
             """, binds: binds(ids)))
         for try await (id, version) in versions.decode((String, Int64).self) {
-            if let cached = cache.record(id, version: version) { result[id] = cached } else { stale.append(id) }
+            if let cached = cache.value(id, version: version) { result[id] = cached } else { stale.append(id) }
         }
         guard !stale.isEmpty else { return result }
         let rows = try await context.query(PostgresQuery(unsafeSQL: """
@@ -98,9 +98,9 @@ enum PatientStateStore {
         return result
     }
 
-    static func save(patients: [PatientRecord], cache: PatientRecordCache, context: ProjectionContext) async throws {
+    static func save(patients: [PatientRecord], cache: VersionedRowCache<PatientRecord>, context: ProjectionContext) async throws {
         guard !patients.isEmpty else { return }
-        let version = Int64.random(in: Int64.min...Int64.max)
+        let version = VersionedRowCache<PatientRecord>.newVersion()
         var rows = BulkRows()
         for record in patients {
             let score = record.news2
@@ -133,7 +133,7 @@ enum PatientStateStore {
                 last_event_at = EXCLUDED.last_event_at, events_applied = EXCLUDED.events_applied, state = EXCLUDED.state,
                 version = EXCLUDED.version, updated_at = now()
             """, binds: binds(rows.json)))
-        cache.store(patients, version: version)
+        cache.store(patients.lazy.map { (key: $0.patientId, value: $0) }, count: patients.count, version: version)
     }
 
     static func save(assignments: [DeviceAssignmentRecord], context: ProjectionContext) async throws {

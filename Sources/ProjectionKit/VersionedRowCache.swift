@@ -1,0 +1,38 @@
+import Synchronization
+
+/// Rows a worker wrote, by the row version it wrote them with, so that a batch
+/// parses a stored state document only when someone else changed it.
+///
+/// A batch reads each row's `version` first and uses the cached value where the
+/// versions match; it parses the stored state only where they differ (another
+/// worker wrote the row, or it is not cached). Versions are random per write
+/// (``newVersion()``), so a write that rolled back never matches and a stale entry
+/// is never used.
+public final class VersionedRowCache<Value: Sendable>: Sendable {
+    private let entries = Mutex<[String: (version: Int64, value: Value)]>([:])
+    private let limit: Int
+
+    /// A cache of at most `limit` rows; past it, the cache starts over.
+    public init(limit: Int = 100_000) {
+        self.limit = limit
+    }
+
+    /// The value cached for `key` if it was written with `version`.
+    public func value(_ key: String, version: Int64) -> Value? {
+        entries.withLock { entries in
+            guard let entry = entries[key], entry.version == version else { return nil }
+            return entry.value
+        }
+    }
+
+    /// Remembers `values` as written with `version`.
+    public func store(_ values: some Sequence<(key: String, value: Value)>, count: Int, version: Int64) {
+        entries.withLock { entries in
+            if entries.count + count > limit { entries.removeAll(keepingCapacity: true) }
+            for (key, value) in values { entries[key] = (version, value) }
+        }
+    }
+
+    /// A fresh random row version for one batch's writes.
+    public static func newVersion() -> Int64 { Int64.random(in: Int64.min...Int64.max) }
+}
