@@ -82,7 +82,7 @@ public struct AlertsProjection: Projection {
         let acknowledged = try await AlertsStore.lookUp(acknowledgements, context: context)
         var keys = Set(devices.map(AlertSubject.deviceKey)).union(patients.map(AlertSubject.patientKey)).union(acknowledged.values.map(\.subjectKey))
         try await AlertsStore.lock(keys.sorted(), context: context)
-        var subjects = try await AlertsStore.loadSubjects(keys.sorted(), cache: cache, context: context)
+        var subjects = SubjectTable(try await AlertsStore.loadSubjects(keys.sorted(), cache: cache, context: context))
 
         // Vitals without a patient id belong to the device's current patient: find
         // those patients with the devices' assignments, then lock and load them too.
@@ -95,7 +95,7 @@ public struct AlertsProjection: Projection {
         let extra = attributed.map(AlertSubject.patientKey).filter { !keys.contains($0) }
         if !extra.isEmpty {
             try await AlertsStore.lock(extra.sorted(), context: context)
-            subjects.merge(try await AlertsStore.loadSubjects(extra, cache: cache, context: context)) { current, _ in current }
+            subjects.addMissing(try await AlertsStore.loadSubjects(extra, cache: cache, context: context))
             keys.formUnion(extra)
         }
         var alerts = try await AlertsStore.loadActiveAlerts(of: keys.sorted(), context: context)
@@ -132,20 +132,20 @@ public struct AlertsProjection: Projection {
             // written back would share its buffers and make every change copy them.
             if let deviceID = event.payload.deviceId {
                 let key = AlertSubject.deviceKey(deviceID)
-                apply(event, toDevice: &subjects[key, default: AlertSubject(key: key)], alerts: &alerts, changes: &changes)
+                subjects.update(key) { apply(event, toDevice: &$0, alerts: &alerts, changes: &changes) }
                 touched.insert(key)
             }
             if let patient, fold.patients[patient] != nil {
                 let key = AlertSubject.patientKey(patient)
                 // The fold owns the newest record: lend it to the subject for the
                 // evaluation and take it back, rather than copying it per event.
-                evaluate(&subjects[key, default: AlertSubject(key: key)], lending: &fold.patients[patient], at: event.time, alerts: &alerts, changes: &changes)
+                subjects.update(key) { evaluate(&$0, lending: &fold.patients[patient], at: event.time, alerts: &alerts, changes: &changes) }
                 touched.insert(key)
             }
         }
         for key in touched where key.hasPrefix("patient:") {
             let patient = String(key.dropFirst(8))
-            if let record = fold.patients[patient] { subjects[key]?.patient = record }
+            if let record = fold.patients[patient] { subjects.updateIfPresent(key) { $0.patient = record } }
         }
         try await save(touched, subjects: subjects, alerts: alerts, changes: changes, context: context)
     }
@@ -172,18 +172,16 @@ public struct AlertsProjection: Projection {
         let keys = try await AlertsStore.dueSubjects(at: context.now, limit: 1000, context: context)
         guard !keys.isEmpty else { return }
         try await AlertsStore.lock(keys.sorted(), context: context)
-        var subjects = try await AlertsStore.loadSubjects(keys, cache: cache, context: context)
+        var subjects = SubjectTable(try await AlertsStore.loadSubjects(keys, cache: cache, context: context))
         var alerts = try await AlertsStore.loadActiveAlerts(of: keys, context: context)
         var changes: [AlertRecord] = []
         for key in keys {
-            guard var subject = subjects[key] else { continue }
-            engine.evaluate(&subject, alerts: &alerts, at: context.now, changes: &changes)
-            subjects[key] = subject
+            subjects.updateIfPresent(key) { engine.evaluate(&$0, alerts: &alerts, at: context.now, changes: &changes) }
         }
         try await save(Set(keys), subjects: subjects, alerts: alerts, changes: changes, context: context)
     }
 
-    private func save(_ touched: Set<String>, subjects: [String: AlertSubject], alerts: [String: AlertRecord], changes: [AlertRecord], context: ProjectionContext) async throws {
+    private func save(_ touched: Set<String>, subjects: SubjectTable, alerts: [String: AlertRecord], changes: [AlertRecord], context: ProjectionContext) async throws {
         // `alerts` is keyed by alert id and a subject's tracks name only its own
         // alerts, so each subject's next due time reads the whole dictionary.
         let rows = touched.sorted().compactMap { key in subjects[key].map { ($0, engine.nextDue($0, alerts: alerts)) } }
@@ -191,7 +189,7 @@ public struct AlertsProjection: Projection {
         try await AlertsStore.save(changes: changes, context: context)
     }
 
-    private func assignments(in subjects: [String: AlertSubject]) -> [String: DeviceAssignmentRecord] {
+    private func assignments(in subjects: SubjectTable) -> [String: DeviceAssignmentRecord] {
         var result: [String: DeviceAssignmentRecord] = [:]
         for subject in subjects.values {
             if let device = subject.device, let assignment = device.assignment {

@@ -20,6 +20,9 @@ import ServiceSupport
 enum AlertsStore {
     /// The notification channel a change is announced on.
     static let channel = "iomt_alerts"
+    /// Subject rows per statement.
+    static let subjectsPerStatement = 1_000
+
     /// An absent time in an array of microseconds.
     private static let noTime = Int64.min
 
@@ -99,22 +102,22 @@ enum AlertsStore {
 
     /// The subjects of `keys` that exist: from `cache` where the stored row is the
     /// version this worker wrote, parsed from their documents otherwise.
-    static func loadSubjects(_ keys: [String], cache: VersionedRowCache<AlertSubject>, context: ProjectionContext) async throws -> [String: AlertSubject] {
-        guard !keys.isEmpty else { return [:] }
-        var result: [String: AlertSubject] = [:]
+    static func loadSubjects(_ keys: [String], cache: VersionedRowCache<AlertSubject>, context: ProjectionContext) async throws -> [AlertSubject] {
+        guard !keys.isEmpty else { return [] }
+        var result: [AlertSubject] = []
         result.reserveCapacity(keys.count)
         var stale: [String] = []
         for try await (key, version) in try await context.query(
             "SELECT subject_key, version FROM alerts.subjects WHERE subject_key = ANY(\(keys))"
         ).decode((String, Int64).self) {
-            if let cached = cache.value(key, version: version) { result[key] = cached } else { stale.append(key) }
+            if let cached = cache.value(key, version: version) { result.append(cached) } else { stale.append(key) }
         }
         guard !stale.isEmpty else { return result }
         let document = JSONDocument()
         for try await (key, state) in try await context.query(
             "SELECT subject_key, state::text FROM alerts.subjects WHERE subject_key = ANY(\(stale))"
         ).decode((String, String).self) {
-            try document.parse(Array(state.utf8)) { root in result[key] = AlertSubject(key: key, json: root) }
+            try document.parse(Array(state.utf8)) { root in result.append(AlertSubject(key: key, json: root)) }
         }
         return result
     }
@@ -162,25 +165,31 @@ enum AlertsStore {
         guard !subjects.isEmpty else { return }
         let version = VersionedRowCache<AlertSubject>.newVersion()
         // Binary arrays, not a JSON recordset: PostgreSQL neither parses a
-        // document of documents nor validates each state.
-        var keys: [String] = []
-        var states: [String] = []
-        var dues: [Int64] = []
-        keys.reserveCapacity(subjects.count)
-        states.reserveCapacity(subjects.count)
-        dues.reserveCapacity(subjects.count)
-        for (subject, due) in subjects {
-            keys.append(subject.key)
-            states.append(String(decoding: subject.json, as: UTF8.self))
-            dues.append(due?.microseconds ?? noTime)
+        // document of documents nor validates each state. Written in chunks, so
+        // that only one chunk's documents (and their bound copy) are in memory.
+        var start = 0
+        while start < subjects.count {
+            let chunk = subjects[start..<min(start + subjectsPerStatement, subjects.count)]
+            start = chunk.endIndex
+            var keys: [String] = []
+            var states: [String] = []
+            var dues: [Int64] = []
+            keys.reserveCapacity(chunk.count)
+            states.reserveCapacity(chunk.count)
+            dues.reserveCapacity(chunk.count)
+            for (subject, due) in chunk {
+                keys.append(subject.key)
+                states.append(String(decoding: subject.json, as: UTF8.self))
+                dues.append(due?.microseconds ?? noTime)
+            }
+            try await context.query("""
+                INSERT INTO alerts.subjects (subject_key, state, next_due_at, version, updated_at)
+                SELECT k, s, CASE WHEN d = \(noTime) THEN NULL ELSE timestamptz 'epoch' + d * interval '1 microsecond' END, \(version), now()
+                FROM unnest(\(keys)::text[], \(states)::text[], \(dues)::int8[]) AS r(k, s, d)
+                ON CONFLICT (subject_key) DO UPDATE SET
+                    state = EXCLUDED.state, next_due_at = EXCLUDED.next_due_at, version = EXCLUDED.version, updated_at = now()
+                """)
         }
-        try await context.query("""
-            INSERT INTO alerts.subjects (subject_key, state, next_due_at, version, updated_at)
-            SELECT k, s, CASE WHEN d = \(noTime) THEN NULL ELSE timestamptz 'epoch' + d * interval '1 microsecond' END, \(version), now()
-            FROM unnest(\(keys)::text[], \(states)::text[], \(dues)::int8[]) AS r(k, s, d)
-            ON CONFLICT (subject_key) DO UPDATE SET
-                state = EXCLUDED.state, next_due_at = EXCLUDED.next_due_at, version = EXCLUDED.version, updated_at = now()
-            """)
         cache.store(subjects.lazy.map { (key: $0.0.key, value: $0.0) }, count: subjects.count, version: version)
     }
 

@@ -8,8 +8,22 @@ import Synchronization
 /// worker wrote the row, or it is not cached). Versions are random per write
 /// (``newVersion()``), so a write that rolled back never matches and a stale entry
 /// is never used.
+///
+/// Entries are boxed: a projection's row value is a large struct, and stored
+/// inline a dictionary would reserve that size for every empty bucket too (and
+/// hold two tables at once while it grows).
 public final class VersionedRowCache<Value: Sendable>: Sendable {
-    private let entries = Mutex<[String: (version: Int64, value: Value)]>([:])
+    private final class Entry: Sendable {
+        let version: Int64
+        let value: Value
+
+        init(version: Int64, value: Value) {
+            self.version = version
+            self.value = value
+        }
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
     private let limit: Int
 
     /// A cache of at most `limit` rows; past it, the cache starts over.
@@ -29,7 +43,7 @@ public final class VersionedRowCache<Value: Sendable>: Sendable {
     public func store(_ values: some Sequence<(key: String, value: Value)>, count: Int, version: Int64) {
         entries.withLock { entries in
             if entries.count + count > limit { entries.removeAll(keepingCapacity: true) }
-            for (key, value) in values { entries[key] = (version, value) }
+            for (key, value) in values { entries[key] = Entry(version: version, value: value) }
         }
     }
 
