@@ -20,9 +20,6 @@ import ServiceSupport
 enum AlertsStore {
     /// The notification channel a change is announced on.
     static let channel = "iomt_alerts"
-    /// Subject rows per statement.
-    static let subjectsPerStatement = 1_000
-
     /// An absent time in an array of microseconds.
     private static let noTime = Int64.min
 
@@ -165,32 +162,18 @@ enum AlertsStore {
         guard !subjects.isEmpty else { return }
         let version = VersionedRowCache<AlertSubject>.newVersion()
         // Binary arrays, not a JSON recordset: PostgreSQL neither parses a
-        // document of documents nor validates each state. Written in chunks, so
-        // that only one chunk's documents (and their bound copy) are in memory.
-        var start = 0
-        while start < subjects.count {
-            let chunk = subjects[start..<min(start + subjectsPerStatement, subjects.count)]
-            start = chunk.endIndex
-            var keys: [String] = []
-            var states: [String] = []
-            var dues: [Int64] = []
-            keys.reserveCapacity(chunk.count)
-            states.reserveCapacity(chunk.count)
-            dues.reserveCapacity(chunk.count)
-            for (subject, due) in chunk {
-                keys.append(subject.key)
-                states.append(String(decoding: subject.json, as: UTF8.self))
-                dues.append(due?.microseconds ?? noTime)
-            }
-            try await context.query("""
-                INSERT INTO alerts.subjects (subject_key, state, next_due_at, version, updated_at)
-                SELECT k, s, CASE WHEN d = \(noTime) THEN NULL ELSE timestamptz 'epoch' + d * interval '1 microsecond' END, \(version), now()
-                FROM unnest(\(keys)::text[], \(states)::text[], \(dues)::int8[]) AS r(k, s, d)
-                ON CONFLICT (subject_key) DO UPDATE SET
-                    state = EXCLUDED.state, next_due_at = EXCLUDED.next_due_at, version = EXCLUDED.version, updated_at = now()
-                """)
-        }
-        cache.store(subjects.lazy.map { (key: $0.0.key, value: $0.0) }, count: subjects.count, version: version)
+        // document of documents nor validates each state.
+        let keys = subjects.map(\.0.key)
+        let states = subjects.map { String(decoding: $0.0.json, as: UTF8.self) }
+        let dues = subjects.map { $0.1?.microseconds ?? noTime }
+        try await context.query("""
+            INSERT INTO alerts.subjects (subject_key, state, next_due_at, version, updated_at)
+            SELECT k, s, CASE WHEN d = \(noTime) THEN NULL ELSE timestamptz 'epoch' + d * interval '1 microsecond' END, \(version), now()
+            FROM unnest(\(keys)::text[], \(states)::text[], \(dues)::int8[]) AS r(k, s, d)
+            ON CONFLICT (subject_key) DO UPDATE SET
+                state = EXCLUDED.state, next_due_at = EXCLUDED.next_due_at, version = EXCLUDED.version, updated_at = now()
+            """)
+        cache.store(subjects.lazy.map { (key: $0.0.key, value: $0.0) }, version: version)
     }
 
     /// Writes the latest state of changed alerts, appends every change to
@@ -198,15 +181,16 @@ enum AlertsStore {
     /// Each snapshot is serialized once; rows go as binary arrays.
     static func save(changes: [AlertRecord], context: ProjectionContext) async throws {
         guard !changes.isEmpty else { return }
-        var history = ChangeColumns(capacity: changes.count)
+        var history = ChangeColumns()
         var latest: [String: (record: AlertRecord, snapshot: String)] = [:]
         for change in changes {
             let snapshot = String(decoding: change.snapshot.json, as: UTF8.self)
             history.append(change.snapshot, json: snapshot)
             latest[change.id] = (change, snapshot)
         }
-        var current = ChangeColumns(capacity: latest.count)
+        var current = ChangeColumns()
         var subjectKeys: [String] = []
+        var priorities: [String] = []
         var rules: [String] = []
         var statuses: [String] = []
         var deviceIDs: [String] = []
@@ -215,6 +199,7 @@ enum AlertsStore {
         for (record, snapshot) in latest.values.sorted(by: { $0.record.id < $1.record.id }) {
             current.append(record.snapshot, json: snapshot)
             subjectKeys.append(record.subjectKey)
+            priorities.append(record.snapshot.priority.rawValue)
             rules.append(record.snapshot.rule)
             statuses.append(record.snapshot.status.rawValue)
             deviceIDs.append(record.snapshot.deviceId ?? "")
@@ -225,7 +210,7 @@ enum AlertsStore {
             INSERT INTO alerts.alerts (alert_id, subject_key, rule, priority, status, patient_id, device_id, facility_id, opened_at, updated_at, version, snapshot)
             SELECT id, subject, rule, priority, status, nullif(patient, ''), nullif(device, ''), nullif(facility, ''),
                    timestamptz 'epoch' + opened * interval '1 microsecond', timestamptz 'epoch' + updated * interval '1 microsecond', version, snapshot
-            FROM unnest(\(current.ids)::text[], \(subjectKeys)::text[], \(rules)::text[], \(current.priorities)::text[], \(statuses)::text[],
+            FROM unnest(\(current.ids)::text[], \(subjectKeys)::text[], \(rules)::text[], \(priorities)::text[], \(statuses)::text[],
                         \(current.patients)::text[], \(deviceIDs)::text[], \(current.facilities)::text[], \(opened)::int8[], \(updated)::int8[],
                         \(current.versions)::int4[], \(current.snapshots)::text[])
                  AS r(id, subject, rule, priority, status, patient, device, facility, opened, updated, version, snapshot)
@@ -251,26 +236,15 @@ enum AlertsStore {
 private struct ChangeColumns {
     var ids: [String] = []
     var versions: [Int32] = []
-    var priorities: [String] = []
     /// Absent ids are empty strings (PostgresNIO binds no arrays of optionals);
     /// the statements turn them back into NULL, and no id is empty.
     var facilities: [String] = []
     var patients: [String] = []
     var snapshots: [String] = []
 
-    init(capacity: Int) {
-        ids.reserveCapacity(capacity)
-        versions.reserveCapacity(capacity)
-        priorities.reserveCapacity(capacity)
-        facilities.reserveCapacity(capacity)
-        patients.reserveCapacity(capacity)
-        snapshots.reserveCapacity(capacity)
-    }
-
     mutating func append(_ snapshot: AlertChanged, json: String) {
         ids.append(snapshot.alertId)
         versions.append(Int32(snapshot.version))
-        priorities.append(snapshot.priority.rawValue)
         facilities.append(snapshot.facilityId ?? "")
         patients.append(snapshot.patientId ?? "")
         snapshots.append(json)

@@ -133,7 +133,7 @@ enum PatientStateStore {
                 last_event_at = EXCLUDED.last_event_at, events_applied = EXCLUDED.events_applied, state = EXCLUDED.state,
                 version = EXCLUDED.version, updated_at = now()
             """, binds: binds(rows.json)))
-        cache.store(patients.lazy.map { (key: $0.patientId, value: $0) }, count: patients.count, version: version)
+        cache.store(patients.lazy.map { (key: $0.patientId, value: $0) }, version: version)
     }
 
     static func save(assignments: [DeviceAssignmentRecord], context: ProjectionContext) async throws {

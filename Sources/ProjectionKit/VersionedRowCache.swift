@@ -40,9 +40,9 @@ public final class VersionedRowCache<Value: Sendable>: Sendable {
     }
 
     /// Remembers `values` as written with `version`.
-    public func store(_ values: some Sequence<(key: String, value: Value)>, count: Int, version: Int64) {
+    public func store(_ values: some Collection<(key: String, value: Value)>, version: Int64) {
         entries.withLock { entries in
-            if entries.count + count > limit { entries.removeAll(keepingCapacity: true) }
+            if entries.count + values.count > limit { entries.removeAll(keepingCapacity: true) }
             for (key, value) in values { entries[key] = Entry(version: version, value: value) }
         }
     }
