@@ -16,10 +16,14 @@ import ServiceSupport
 /// Documents are stored as `text` holding JSON (since migration 2): they are
 /// written by this module's JSON writer and read as text by every reader, and a
 /// `json` column only made PostgreSQL validate thousands of documents per batch.
-/// Rows are written as binary arrays (`unnest`), one statement per table.
+/// Rows are written as binary arrays (`unnest`): subjects 1,000 per statement,
+/// alerts and changes one statement each.
 enum AlertsStore {
     /// The notification channel a change is announced on.
     static let channel = "iomt_alerts"
+    /// Subject rows per statement.
+    static let subjectsPerStatement = 1_000
+
     /// An absent time in an array of microseconds.
     private static let noTime = Int64.min
 
@@ -162,17 +166,23 @@ enum AlertsStore {
         guard !subjects.isEmpty else { return }
         let version = VersionedRowCache<AlertSubject>.newVersion()
         // Binary arrays, not a JSON recordset: PostgreSQL neither parses a
-        // document of documents nor validates each state.
-        let keys = subjects.map(\.0.key)
-        let states = subjects.map { String(decoding: $0.0.json, as: UTF8.self) }
-        let dues = subjects.map { $0.1?.microseconds ?? noTime }
-        try await context.query("""
-            INSERT INTO alerts.subjects (subject_key, state, next_due_at, version, updated_at)
-            SELECT k, s, CASE WHEN d = \(noTime) THEN NULL ELSE timestamptz 'epoch' + d * interval '1 microsecond' END, \(version), now()
-            FROM unnest(\(keys)::text[], \(states)::text[], \(dues)::int8[]) AS r(k, s, d)
-            ON CONFLICT (subject_key) DO UPDATE SET
-                state = EXCLUDED.state, next_due_at = EXCLUDED.next_due_at, version = EXCLUDED.version, updated_at = now()
-            """)
+        // document of documents nor validates each state. Written in chunks, so
+        // that only one chunk's documents (and their bound copy) are in memory:
+        // with the whole batch at once the worker's peak RSS was 162–168 MB
+        // instead of 157–158 MB.
+        for start in stride(from: 0, to: subjects.count, by: subjectsPerStatement) {
+            let chunk = subjects[start..<min(start + subjectsPerStatement, subjects.count)]
+            let keys = chunk.map(\.0.key)
+            let states = chunk.map { String(decoding: $0.0.json, as: UTF8.self) }
+            let dues = chunk.map { $0.1?.microseconds ?? noTime }
+            try await context.query("""
+                INSERT INTO alerts.subjects (subject_key, state, next_due_at, version, updated_at)
+                SELECT k, s, CASE WHEN d = \(noTime) THEN NULL ELSE timestamptz 'epoch' + d * interval '1 microsecond' END, \(version), now()
+                FROM unnest(\(keys)::text[], \(states)::text[], \(dues)::int8[]) AS r(k, s, d)
+                ON CONFLICT (subject_key) DO UPDATE SET
+                    state = EXCLUDED.state, next_due_at = EXCLUDED.next_due_at, version = EXCLUDED.version, updated_at = now()
+                """)
+        }
         cache.store(subjects.lazy.map { (key: $0.0.key, value: $0.0) }, version: version)
     }
 
