@@ -44,6 +44,10 @@ public protocol Projection: Sendable {
     /// only while the worker has caught up with its partitions, so a replay never
     /// judges old events by the wall clock.
     var tickInterval: Duration? { get }
+    /// Most events per batch when `WORKER_BATCH_MAX_EVENTS` is unset. The
+    /// default is 10,000; a projection that holds much more per event while it
+    /// applies a batch says less, so its worker stays inside its memory budget.
+    var defaultBatchMaxEvents: Int { get }
     /// Applies what has fallen due by ``ProjectionContext/now``.
     func tick(in context: ProjectionContext) async throws
     /// Extra services the worker runs next to the runtime (an outbox relay, …).
@@ -55,6 +59,8 @@ extension Projection {
     public var deadLetterTypes: Set<EventType> { [] }
     /// No ticks.
     public var tickInterval: Duration? { nil }
+    /// 10,000 events.
+    public var defaultBatchMaxEvents: Int { 10_000 }
     /// Nothing falls due.
     public func tick(in context: ProjectionContext) async throws {}
     /// No extra services.

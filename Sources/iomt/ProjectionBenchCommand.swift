@@ -143,8 +143,14 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
     }
 
     private func workerCatchUp(_ plugin: any Projection, bootstrap: String, ends: [KafkaTopicPartition: Int64], logger: Logger) async throws -> WorkerResult {
-        let database = try await BenchDatabase.create(base: self.database.settings(), url: baseURL(), logger: logger)
-        defer { Task { await database.drop(logger: logger) } }
+        try await BenchDatabase.with(base: self.database.settings(), url: baseURL(), logger: logger) { database in
+            try await workerCatchUp(plugin, bootstrap: bootstrap, ends: ends, database: database, logger: logger)
+        }
+    }
+
+    private func workerCatchUp(
+        _ plugin: any Projection, bootstrap: String, ends: [KafkaTopicPartition: Int64], database: BenchDatabase, logger: Logger
+    ) async throws -> WorkerResult {
         let started = ContinuousClock.now
         let worker = try ChildService(executable: "iomt-\(plugin.name)", environment: [
             "KAFKA_BROKERS": bootstrap, "DATABASE_URL": database.url, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "0", "LOG_LEVEL": "warning", "LOG_FORMAT": "text",
@@ -181,9 +187,13 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
 
     /// Each event in its own transaction, through the same projection code.
     private func naiveProjector(_ plugin: any Projection, events: [Event], logger: Logger) async throws -> Double {
-        let database = try await BenchDatabase.create(base: self.database.settings(), url: baseURL(), logger: logger)
-        defer { Task { await database.drop(logger: logger) } }
-        return try await PostgresClient.withClient(database.settings, logger: logger) { client in
+        try await BenchDatabase.with(base: self.database.settings(), url: baseURL(), logger: logger) { database in
+            try await naiveProjector(plugin, events: events, database: database, logger: logger)
+        }
+    }
+
+    private func naiveProjector(_ plugin: any Projection, events: [Event], database: BenchDatabase, logger: Logger) async throws -> Double {
+        try await PostgresClient.withClient(database.settings, logger: logger) { client in
             try await plugin.migrate(client: client, logger: logger)
             let placeholder = KafkaMessage(topic: "", partition: 0, offset: 0, key: nil, value: [], headers: [])
             let projected = events.filter { plugin.eventTypes.contains($0.type) }.map { ProjectedEvent(event: $0, message: placeholder) }
@@ -222,9 +232,29 @@ struct BenchDatabase: Sendable {
         return BenchDatabase(name: name, url: components.string!, settings: try DatabaseSettings(url: components.string!), admin: base)
     }
 
+    /// Runs `body` with a fresh database and drops it afterwards, whether `body`
+    /// succeeded or not.
+    static func with<T>(base: DatabaseSettings, url: String, logger: Logger, _ body: (BenchDatabase) async throws -> T) async throws -> T {
+        let database = try await create(base: base, url: url, logger: logger)
+        do {
+            let result = try await body(database)
+            await database.drop(logger: logger)
+            return result
+        } catch {
+            await database.drop(logger: logger)
+            throw error
+        }
+    }
+
+    /// Drops the database (ending its other sessions); says so on standard error
+    /// when it cannot, so a leftover database does not go unnoticed.
     func drop(logger: Logger) async {
-        _ = try? await PostgresClient.withClient(admin, logger: logger) { client in
-            try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
+        do {
+            _ = try await PostgresClient.withClient(admin, logger: logger) { client in
+                try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
+            }
+        } catch {
+            FileHandle.standardError.write(Data("iomt bench: could not drop the bench database \(name): \(String(reflecting: error))\n".utf8))
         }
     }
 }

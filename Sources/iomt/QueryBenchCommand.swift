@@ -53,8 +53,14 @@ struct QueryBenchCommand: AsyncParsableCommand {
         guard let baseURL = database.url ?? ServiceEnvironment.process["DATABASE_URL"] else { throw ValidationError("DATABASE_URL is not set") }
         print("iomt bench query: GET /v1/patients/{id} over \(patients) patients, \(seconds) s per phase")
 
-        let bench = try await BenchDatabase.create(base: database.settings(), url: baseURL, logger: logger)
-        defer { Task { await bench.drop(logger: logger) } }
+        try await BenchDatabase.with(base: database.settings(), url: baseURL, logger: logger) { bench in
+            try await measure(bench, logger: logger)
+        }
+    }
+
+    /// Fills `bench`, starts the service on it and measures; the service and the
+    /// broker are stopped before the database is dropped.
+    private func measure(_ bench: BenchDatabase, logger: Logger) async throws {
         let projected = try await fill(bench.settings, logger: logger)
         print("projected \(projected) events into patient_state")
 
