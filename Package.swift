@@ -123,7 +123,7 @@ let package = Package(
         ),
         .target(
             name: "Simulator",
-            dependencies: ["Events"],
+            dependencies: ["Events", "Clinical"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -72,16 +72,35 @@ public final class DeviceTokenStore: Sendable {
     /// Creates a token for a device and returns its plaintext. The plaintext is not
     /// stored: show it once.
     public func create(deviceId: String, label: String? = nil) async throws -> String {
-        var random = SystemRandomNumberGenerator()
-        let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
-        let token = Self.tokenPrefix + Data(secret).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let token = Self.newToken()
         let hash = Self.hash(token)
         try await client.query(
             "INSERT INTO ingest.device_tokens (token_hash, device_id, label) VALUES (\(hash), \(deviceId), \(label))",
             logger: logger
         )
         return token
+    }
+
+    /// Creates a token for each of `deviceIds` in one statement (a fleet's worth
+    /// for a simulation or a benchmark) and returns the plaintexts by device id.
+    public func create(deviceIds: [String], label: String? = nil) async throws -> [String: String] {
+        var tokens: [String: String] = [:]
+        for device in deviceIds where tokens[device] == nil { tokens[device] = Self.newToken() }
+        let devices = Array(tokens.keys)
+        let hashes = devices.map { device in Self.hash(tokens[device]!).map { String(format: "%02x", $0) }.joined() }
+        try await client.query("""
+            INSERT INTO ingest.device_tokens (token_hash, device_id, label)
+            SELECT decode(h, 'hex'), d, \(label) FROM unnest(\(hashes)::text[], \(devices)::text[]) AS t(h, d)
+            """, logger: logger)
+        return tokens
+    }
+
+    /// A new token: the prefix and 32 random bytes, base64url without padding.
+    private static func newToken() -> String {
+        var random = SystemRandomNumberGenerator()
+        let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
+        return tokenPrefix + Data(secret).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
     /// Revokes every active token of a device. Returns how many were revoked.

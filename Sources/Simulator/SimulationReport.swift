@@ -1,3 +1,7 @@
+import Clinical
+import Events
+import Foundation
+
 /// What a simulation run sent, for checking the system's projections against it
 /// (the end-to-end test does) and for the closing summary of `iomt simulate`.
 /// Times are RFC 3339 strings.
@@ -72,4 +76,25 @@ public struct SimulationReport: Sendable, Codable {
 
     /// Creates an empty report.
     public init() {}
+}
+
+extension SimulationReport.Patient {
+    /// The NEWS2 the platform must show for this patient: scored from the latest
+    /// value sent per code (normalized to its canonical unit), the latest
+    /// assessment and the SpO2 scale. Oxygen and consciousness count as observed
+    /// at the newest reading's time.
+    public var expectedNEWS2: NEWS2Score {
+        func reading(_ code: String) -> Reading<Double>? {
+            guard let sent = latest[code], let time = EventTime(rfc3339: sent.time) else { return nil }
+            return Reading(Observation(code: code, value: sent.value, unit: sent.unit).normalized.value, at: time.date)
+        }
+        let at = latest.values.compactMap { EventTime(rfc3339: $0.time)?.date }.max() ?? Date()
+        return NEWS2.score(NEWS2Observations(
+            respirationRate: reading("9279-1"), spo2: reading("59408-5"),
+            supplementalOxygen: supplementalOxygen.map { Reading($0, at: at) },
+            systolicBloodPressure: reading("8480-6"), pulse: reading("8867-4"),
+            consciousness: consciousness.flatMap(Consciousness.init(rawValue:)).map { Reading($0, at: at) },
+            temperature: reading("8310-5"), scale: spo2Scale == 2 ? .scale2 : .scale1
+        ))
+    }
 }

@@ -1,5 +1,9 @@
 import ArgumentParser
 import Foundation
+import IngestService
+import Logging
+import PostgresNIO
+import ServiceSupport
 
 extension Duration {
     /// The duration in seconds as a floating-point number.
@@ -71,4 +75,14 @@ func writeLines(to url: URL, count: Int, _ line: (Int) -> String) throws {
         }
     }
     handle.write(Data(chunk))
+}
+
+/// Creates a bench token for each device (migrating the token store first) and
+/// returns them by device id.
+func deviceTokens(for devices: [String], settings: DatabaseSettings, logger: Logger) async throws -> [String: String] {
+    try await PostgresClient.withClient(settings, logger: logger) { client in
+        let store = DeviceTokenStore(client: client, cacheTTL: .zero, logger: logger)
+        try await store.migrate()
+        return try await store.create(deviceIds: devices, label: "bench")
+    }
 }

@@ -104,13 +104,7 @@ struct EndToEndBenchCommand: AsyncParsableCommand {
         let systemToken = try await signer.sign(AccessClaims(subject: "bench-ehr", roles: [.clinicalSystem], facilities: simulator.facilities, expiresAt: expiry))
         let readerToken = try await signer.sign(AccessClaims(subject: "bench-reader", roles: [.clinician, .ops], facilities: simulator.facilities, expiresAt: expiry))
         let devices = simulator.deviceIDs
-        let tokens = try await PostgresClient.withClient(benchDatabase.settings, logger: logger) { client in
-            let store = DeviceTokenStore(client: client, cacheTTL: .zero, logger: logger)
-            try await store.migrate()
-            var tokens: [String: String] = [:]
-            for device in devices { tokens[device] = try await store.create(deviceId: device, label: "bench") }
-            return tokens
-        }
+        let tokens = try await deviceTokens(for: devices, settings: benchDatabase.settings, logger: logger)
         let stop = OnceFlag()
         let sink = IngestSink(url: ingestURL, deviceTokens: tokens, systemToken: systemToken, stop: stop) {}
         defer { Task { await sink.close() } }

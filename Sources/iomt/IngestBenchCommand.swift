@@ -59,13 +59,8 @@ struct IngestBenchCommand: AsyncParsableCommand {
         let broker = try ChildBroker(topics: [])
         defer { broker.stop() }
         let deviceIDs = (0..<devices).map { "dev-bench-\($0)" }
-        let tokens = try await PostgresClient.withClient(databaseSettings, logger: logger) { client in
-            let store = DeviceTokenStore(client: client, cacheTTL: .zero, logger: logger)
-            try await store.migrate()
-            var tokens: [String] = []
-            for device in deviceIDs { tokens.append(try await store.create(deviceId: device, label: "bench")) }
-            return tokens
-        }
+        let tokensByDevice = try await deviceTokens(for: deviceIDs, settings: databaseSettings, logger: logger)
+        let tokens = deviceIDs.compactMap { tokensByDevice[$0] }
         let port = try LoopbackPort.free()
         let secret = randomSecret()
         let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("iomt-bench-ingest.log")

@@ -219,11 +219,7 @@ struct SimulateCommand: AsyncParsableCommand {
                 expiresAt: Date().addingTimeInterval(max(duration, 86_400) + 3600)
             ))
             let devices = simulator.deviceIDs
-            let tokens = try await database.withDeviceTokens { store in
-                var tokens: [String: String] = [:]
-                for device in devices { tokens[device] = try await store.create(deviceId: device, label: "iomt simulate") }
-                return tokens
-            }
+            let tokens = try await database.withDeviceTokens { try await $0.create(deviceIds: devices, label: "iomt simulate") }
             let database = database
             return IngestSink(url: ingestURL.trimmingSuffix("/"), deviceTokens: tokens, systemToken: systemToken, stop: stop) {
                 // The tokens were for this run only.

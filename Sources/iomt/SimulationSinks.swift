@@ -105,25 +105,25 @@ struct IngestSink: SimulationSink {
             request.body = .bytes(ByteBuffer(bytes: EventRecord.structuredBatch(pending)))
             do {
                 let response = try await client.execute(request, timeout: .seconds(30))
-                let text = String(buffer: try await response.body.collect(upTo: 4 << 20))
+                let body = ResponseBody(String(buffer: try await response.body.collect(upTo: 4 << 20)))
                 switch response.status.code {
                 case 202:
                     tally.accepted += pending.count
                     return tally
                 case 207:
-                    return tally + Self.results(text, of: pending).tally
+                    return tally + body.results(of: pending).tally
                 case 503:
                     // Kafka did not acknowledge some events in time: send those again.
-                    let outcome = Self.results(text, of: pending)
+                    let outcome = body.results(of: pending)
                     tally = tally + outcome.tally
                     pending = outcome.notStored
                     if pending.isEmpty { return tally }
-                    lastError = "HTTP 503: \(Self.detail(text))"
+                    lastError = "HTTP 503: \(body.detail)"
                 case 502, 504:
                     lastError = "HTTP \(response.status.code)"
                 default:
                     tally.rejected += pending.count
-                    tally.reasons.append("HTTP \(response.status.code): \(Self.detail(text))")
+                    tally.reasons.append("HTTP \(response.status.code): \(body.detail)")
                     return tally
                 }
             } catch {
@@ -138,33 +138,39 @@ struct IngestSink: SimulationSink {
         return tally
     }
 
-    /// Counts the per-event results of a `207` or `503` body; returns the events
-    /// Kafka did not store (all of them when the body has no results).
-    static func results(_ text: String, of events: [Event]) -> (tally: SimulationTally, notStored: [Event]) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-              let results = object["results"] as? [[String: Any]] else {
-            return (SimulationTally(), events)
-        }
-        var tally = SimulationTally()
-        var notStored: [Event] = []
-        for result in results {
-            let index = result["index"] as? Int ?? -1
-            switch result["status"] as? String {
-            case "accepted":
-                tally.accepted += 1
-            case "not-stored" where events.indices.contains(index):
-                notStored.append(events[index])
-            default:
-                tally.rejected += 1
-                if tally.reasons.count < 3 { tally.reasons.append((result["reason"] as? String) ?? "rejected") }
-            }
-        }
-        return (tally, notStored)
-    }
+    /// An ingest response body, parsed once.
+    struct ResponseBody {
+        let text: String
+        let object: [String: Any]?
 
-    static func detail(_ text: String) -> String {
-        let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
-        return (object?["detail"] as? String) ?? String(text.prefix(200))
+        init(_ text: String) {
+            self.text = text
+            object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        }
+
+        /// The problem's `detail`, or the start of the body.
+        var detail: String { (object?["detail"] as? String) ?? String(text.prefix(200)) }
+
+        /// Counts the per-event results of a `207` or `503` body; returns the
+        /// events Kafka did not store (all of them when the body has no results).
+        func results(of events: [Event]) -> (tally: SimulationTally, notStored: [Event]) {
+            guard let results = object?["results"] as? [[String: Any]] else { return (SimulationTally(), events) }
+            var tally = SimulationTally()
+            var notStored: [Event] = []
+            for result in results {
+                let index = result["index"] as? Int ?? -1
+                switch result["status"] as? String {
+                case "accepted":
+                    tally.accepted += 1
+                case "not-stored" where events.indices.contains(index):
+                    notStored.append(events[index])
+                default:
+                    tally.rejected += 1
+                    if tally.reasons.count < 3 { tally.reasons.append((result["reason"] as? String) ?? "rejected") }
+                }
+            }
+            return (tally, notStored)
+        }
     }
 
     func close() async {

@@ -65,25 +65,13 @@ struct EndToEndTests {
             #expect(body["status"] as? String == patient.status, "\(patient.patientId)")
             guard patient.status == "admitted" else { continue }
             let vitals = body["vitals"] as? [String: [String: Any]] ?? [:]
-            var readings: [String: (value: Double, at: Date)] = [:]
             for (code, sent) in patient.latest {
                 let normal = Observation(code: code, value: sent.value, unit: sent.unit).normalized
-                let at = try #require(EventTime(rfc3339: sent.time)).date
-                readings[code] = (normal.value, at)
                 let shown = vitals[code]?["value"] as? Double
                 #expect(shown.map { abs($0 - normal.value) < 1e-9 } == true, "\(patient.patientId) \(code): sent \(normal.value), shown \(String(describing: shown))")
             }
             let news2 = body["news2"] as? [String: Any] ?? [:]
-            let expected = NEWS2.score(NEWS2Observations(
-                respirationRate: readings["9279-1"].map { Reading($0.value, at: $0.at) },
-                spo2: readings["59408-5"].map { Reading($0.value, at: $0.at) },
-                supplementalOxygen: patient.supplementalOxygen.map { Reading($0, at: readings.values.map(\.at).max() ?? Date()) },
-                systolicBloodPressure: readings["8480-6"].map { Reading($0.value, at: $0.at) },
-                pulse: readings["8867-4"].map { Reading($0.value, at: $0.at) },
-                consciousness: patient.consciousness.flatMap(Consciousness.init(rawValue:)).map { Reading($0, at: readings.values.map(\.at).max() ?? Date()) },
-                temperature: readings["8310-5"].map { Reading($0.value, at: $0.at) },
-                scale: patient.spo2Scale == 2 ? .scale2 : .scale1
-            ))
+            let expected = patient.expectedNEWS2
             #expect(news2["total"] as? Int == expected.total, "\(patient.patientId): NEWS2 \(String(describing: news2["total"])), expected \(expected.total)")
             #expect(news2["risk"] as? String == expected.risk.rawValue, "\(patient.patientId)")
             #expect(news2["complete"] as? Bool == expected.complete, "\(patient.patientId)")

@@ -123,6 +123,25 @@ struct IngestRejectionTests {
         }
     }
 
+    @Test("tokens created for a fleet in one statement each admit their own device only")
+    func fleetTokens() async throws {
+        let devices = (0..<3).map { _ in Sample.uniqueDevice() }
+        try await withIngest { client in
+            let tokens = try await client.tokens.create(deviceIds: devices + [devices[0]], label: "fleet")
+            #expect(tokens.count == 3)
+            #expect(Set(tokens.values).count == 3)
+            for device in devices {
+                let token = try #require(tokens[device])
+                #expect(try await client.tokens.authenticate(token) == device)
+                #expect(try await client.post(Sample.batch([Sample.vitals(device: device)]), token: token).status == .accepted)
+            }
+            let first = try #require(tokens[devices[0]])
+            let other = try await client.post(Sample.batch([Sample.vitals(device: devices[1])]), token: first)
+            #expect(other.status == .forbidden)
+            #expect(try await client.tokens.list(deviceId: devices[2]).map(\.label) == ["fleet"])
+        }
+    }
+
     @Test("a device publishing as another device is 403")
     func impersonation() async throws {
         let reply = try await post { _ in Sample.batch([Sample.vitals(device: "dev-someone-else")]) }

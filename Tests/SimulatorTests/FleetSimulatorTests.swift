@@ -31,22 +31,6 @@ struct FleetSimulatorTests {
         return events
     }
 
-    /// The NEWS2 of a patient from what the report says was sent last.
-    static func news2(_ patient: SimulationReport.Patient) -> NEWS2Score {
-        func reading(_ code: String) -> Reading<Double>? {
-            guard let sent = patient.latest[code], let time = EventTime(rfc3339: sent.time) else { return nil }
-            return Reading(Observation(code: code, value: sent.value, unit: sent.unit).normalized.value, at: time.date)
-        }
-        let at = patient.latest.values.compactMap { EventTime(rfc3339: $0.time)?.date }.max() ?? Date()
-        return NEWS2.score(NEWS2Observations(
-            respirationRate: reading("9279-1"), spo2: reading("59408-5"),
-            supplementalOxygen: patient.supplementalOxygen.map { Reading($0, at: at) },
-            systolicBloodPressure: reading("8480-6"), pulse: reading("8867-4"),
-            consciousness: patient.consciousness.flatMap(Consciousness.init(rawValue:)).map { Reading($0, at: at) },
-            temperature: reading("8310-5"), scale: patient.spo2Scale == 2 ? .scale2 : .scale1
-        ))
-    }
-
     @Test("the same seed gives the same events; another seed does not")
     func deterministic() {
         var first = FleetSimulator(Self.configuration())
@@ -92,7 +76,7 @@ struct FleetSimulatorTests {
             let report = simulator.report
             let inEpisode = Set(report.episodes.filter { $0.endedAt == nil }.map(\.patientId))
             for patient in report.patients where patient.status == "admitted" {
-                let score = Self.news2(patient)
+                let score = patient.expectedNEWS2
                 if !inEpisode.contains(patient.patientId), score.complete {
                     #expect(score.total < 5, "\(patient.patientId) at rest scores \(score.total)")
                 }
