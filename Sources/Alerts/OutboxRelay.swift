@@ -69,18 +69,23 @@ public struct OutboxRelay: Service {
     }
 
     /// Sends the oldest unrelayed changes and marks them relayed. Returns how many.
+    /// A record's value is the stored snapshot as it is; its headers come from the
+    /// row's columns (the snapshot is parsed only for rows written before
+    /// `updated_at` existed).
     func relayOnce(_ connection: PostgresConnection, producer: KafkaProducer) async throws -> Int {
         var sequences: [Int64] = []
         var records: [KafkaProducerRecord] = []
         let document = JSONDocument()
-        for try await (seq, snapshot) in try await connection.query(
-            "SELECT seq, snapshot::text FROM alerts.changes WHERE NOT relayed ORDER BY seq LIMIT 500", logger: logger
-        ).decode((Int64, String).self) {
-            let change = try document.parse(Array(snapshot.utf8)) { root in try AlertChanged.decode(root) }
-            let event = Event(id: "\(change.alertId)-v\(change.version)", source: "urn:iomt:alerts", time: change.updatedAt, payload: .alertChanged(change))
+        for try await (seq, alertID, version, updatedAt, snapshot) in try await connection.query("""
+            SELECT seq, alert_id, version, (extract(epoch FROM updated_at) * 1000000)::int8, snapshot::text
+            FROM alerts.changes WHERE NOT relayed ORDER BY seq LIMIT 500
+            """, logger: logger
+        ).decode((Int64, String, Int32, Int64?, String).self) {
+            let time = try updatedAt.map(EventTime.init(microseconds:))
+                ?? document.parse(Array(snapshot.utf8)) { root in try AlertChanged.decode(root).updatedAt }
             records.append(KafkaProducerRecord(
-                topic: EventTopic.alerts.name, key: EventRecord.key(for: event), value: Array(snapshot.utf8),
-                headers: EventRecord.headers(for: event, as: KafkaHeader.self)
+                topic: EventTopic.alerts.name, key: Array(alertID.utf8), value: Array(snapshot.utf8),
+                headers: EventRecord.headers(id: "\(alertID)-v\(version)", source: Self.source, type: .alertChanged, time: time, as: KafkaHeader.self)
             ))
             sequences.append(seq)
         }
@@ -89,4 +94,7 @@ public struct OutboxRelay: Service {
         try await connection.query("UPDATE alerts.changes SET relayed = true WHERE seq = ANY(\(sequences))", logger: logger)
         return records.count
     }
+
+    /// `ce_source` of every relayed change.
+    static let source = "urn:iomt:alerts"
 }

@@ -36,21 +36,39 @@ public enum EventRecord {
     /// in that order, the value in a buffer valid only during the call: a writer
     /// that copies the bytes anyway (into a record batch) needs no array per header.
     public static func forEachHeader(of event: Event, _ body: (String, UnsafeRawBufferPointer) -> Void) {
-        func string(_ name: String, _ value: String) {
-            var value = value
-            value.withUTF8 { body(name, UnsafeRawBufferPointer($0)) }
-        }
-        specVersionValue.withUnsafeBytes { body("ce_specversion", $0) }
-        string("ce_id", event.id)
-        string("ce_source", event.source)
-        event.type.utf8.withUnsafeBytes { body("ce_type", $0) }
-        event.time.withRFC3339UTF8 { body("ce_time", $0) }
-        jsonContentTypeValue.withUnsafeBytes { body("content-type", $0) }
-        if let subject = event.subject { string("ce_subject", subject) }
-        if let schema = event.dataSchema { string("ce_dataschema", schema) }
+        forEachRequiredHeader(id: event.id, source: event.source, type: event.type, time: event.time, body)
+        if let subject = event.subject { header("ce_subject", subject, body) }
+        if let schema = event.dataSchema { header("ce_dataschema", schema, body) }
         for (name, value) in event.extensions.sorted(by: { $0.key < $1.key }) {
-            string("ce_" + name, value)
+            header("ce_" + name, value, body)
         }
+    }
+
+    /// The headers of an event with no subject, data schema or extensions, from
+    /// its attributes alone: for a relay that holds the event's `data` already
+    /// serialized and need not decode it to build an ``Event``. The same headers
+    /// as ``headers(for:as:)`` gives for such an event.
+    public static func headers<Header: EventRecordHeader>(id: String, source: String, type: EventType, time: EventTime, as: Header.Type = Header.self) -> [Header] {
+        var headers: [Header] = []
+        headers.reserveCapacity(6)
+        forEachRequiredHeader(id: id, source: source, type: type, time: time) { name, value in headers.append(Header(name: name, value: Array(value))) }
+        return headers
+    }
+
+    /// `ce_specversion`, `ce_id`, `ce_source`, `ce_type`, `ce_time` and
+    /// `content-type`, in that order.
+    private static func forEachRequiredHeader(id: String, source: String, type: EventType, time: EventTime, _ body: (String, UnsafeRawBufferPointer) -> Void) {
+        specVersionValue.withUnsafeBytes { body("ce_specversion", $0) }
+        header("ce_id", id, body)
+        header("ce_source", source, body)
+        type.utf8.withUnsafeBytes { body("ce_type", $0) }
+        time.withRFC3339UTF8 { body("ce_time", $0) }
+        jsonContentTypeValue.withUnsafeBytes { body("content-type", $0) }
+    }
+
+    private static func header(_ name: String, _ value: String, _ body: (String, UnsafeRawBufferPointer) -> Void) {
+        var value = value
+        value.withUTF8 { body(name, UnsafeRawBufferPointer($0)) }
     }
 
     /// The record key (deviceId, patientId or alertId) as bytes.

@@ -1,7 +1,9 @@
-import Alerts
+@testable import Alerts
 import Events
 import Foundation
 import Kafka
+import Logging
+import ServiceSupport
 import PostgresNIO
 import Simulator
 import Testing
@@ -198,6 +200,38 @@ struct AlertsWorkerTests {
         #expect(deviceAlerts(crashed) == deviceAlerts(expected))
         #expect(crashed.values.contains { $0.subject.hasPrefix("patient:") }, "the workload raises patient alerts")
         await reference.drop()
+        await environment.tearDown()
+    }
+}
+
+extension AlertsWorkerTests {
+    @Test("the relay sends changes stored before they had a time column, with ce_time read from the snapshot")
+    func relayOfChangesWithoutTime() async throws {
+        let environment = try await WorkerEnvironment.make()
+        let logger = Logger(label: "test.relay")
+        let settings = try DatabaseSettings(url: environment.database.url)
+        let at = EventTime(microseconds: 1_795_000_000_123_456)
+        let change = AlertChanged(
+            alertId: "alert-before-migration-3", version: 1, rule: "news2.high", priority: .high, status: .open, message: "NEWS2 7",
+            occurrences: 1, escalationLevel: 0, openedAt: at, updatedAt: at, patientId: "pat-1", facilityId: "fac-1"
+        )
+        try await environment.database.withClient { client in
+            try await AlertsProjection().migrate(client: client, logger: logger)
+            try await client.query("""
+                INSERT INTO alerts.changes (alert_id, version, snapshot) VALUES (\(change.alertId), 1, \(String(decoding: change.json, as: UTF8.self)))
+                """)
+        }
+        let producer = try environment.producer()
+        let connection = try await PostgresConnection.connect(configuration: settings.connectionConfiguration(), id: 1, logger: logger)
+        let relay = OutboxRelay(database: settings, kafka: KafkaSettings(brokers: environment.broker.bootstrapServers), logger: logger)
+        #expect(try await relay.relayOnce(connection, producer: producer) == 1)
+        #expect(try await relay.relayOnce(connection, producer: producer) == 0)
+        try await connection.close()
+        await producer.shutdown()
+
+        let report = try checkAlertsTopic(bootstrap: environment.broker.bootstrapServers)
+        #expect(report["records"] as? Int == 1)
+        #expect((report["invalid"] as? [String])?.isEmpty == true, "\(report["invalid"] ?? "")")
         await environment.tearDown()
     }
 }

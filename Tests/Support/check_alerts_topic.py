@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """An analytics consumer the project did not write: reads every record of
 iomt.alerts.v1 with confluent_kafka, checks each is a CloudEvent in binary mode
-whose data validates against schemas/events/iomt.alert.changed.v1.schema.json, and
+whose data validates against schemas/events/iomt.alert.changed.v1.schema.json and
+whose ce_id and ce_time agree with it, and
 prints one JSON object: {"records": n, "invalid": [reasons], "versions": {alertId: [versions in arrival order]}}.
 
 usage: check_alerts_topic.py BOOTSTRAP SCHEMA_FILE [IDLE_SECONDS]
 """
 import json
+from datetime import datetime
 import sys
 import time
 import uuid
@@ -54,6 +56,11 @@ while time.time() - last < idle:
         invalid.append("key is not the alertId")
     if headers.get("ce_id") != "%s-v%s" % (data.get("alertId"), data.get("version")):
         invalid.append("ce_id is not <alertId>-v<version>")
+    try:
+        if datetime.fromisoformat(headers.get("ce_time", "")) != datetime.fromisoformat(data.get("updatedAt", "")):
+            invalid.append("ce_time is not the change's updatedAt")
+    except ValueError:
+        invalid.append("ce_time or updatedAt is not RFC 3339")
     versions.setdefault(data.get("alertId"), []).append(data.get("version"))
 consumer.close()
 print(json.dumps({"records": records, "invalid": invalid[:20], "versions": versions}))
