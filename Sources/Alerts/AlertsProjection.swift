@@ -186,12 +186,18 @@ public struct AlertsProjection: Projection {
         try await save(Set(keys), subjects: subjects, alerts: alerts, changes: changes, context: context)
     }
 
+    /// Writes the touched subjects and the changes, one statement building while
+    /// the previous one executes, then remembers the subjects in the cache.
     private func save(_ touched: Set<String>, subjects: SubjectTable, alerts: [String: AlertRecord], changes: [AlertRecord], context: ProjectionContext) async throws {
-        // `alerts` is keyed by alert id and a subject's tracks name only its own
-        // alerts, so each subject's next due time reads the whole dictionary.
-        let rows = touched.sorted().compactMap { key in subjects[key].map { ($0, engine.nextDue($0, alerts: alerts)) } }
-        try await AlertsStore.save(subjects: rows, cache: cache, context: context)
-        try await AlertsStore.save(changes: changes, context: context)
+        let keys = touched.sorted()
+        let version = VersionedRowCache<AlertSubject>.newVersion()
+        try await context.pipelined { send in
+            // `alerts` is keyed by alert id and a subject's tracks name only its
+            // own alerts, so each subject's next due time reads the whole dictionary.
+            try await AlertsStore.write(subjects: keys, in: subjects, version: version, nextDue: { engine.nextDue($0, alerts: alerts) }, to: send)
+            try await AlertsStore.write(changes: changes, to: send)
+        }
+        cache.store(keys.lazy.compactMap { key in subjects[key].map { (key: key, value: $0) } }, version: version)
     }
 
     private func assignments(in subjects: SubjectTable) -> [String: DeviceAssignmentRecord] {

@@ -17,7 +17,8 @@ import ServiceSupport
 /// written by this module's JSON writer and read as text by every reader, and a
 /// `json` column only made PostgreSQL validate thousands of documents per batch.
 /// Rows are written as binary arrays (`unnest`): subjects 1,000 per statement,
-/// alerts and changes one statement each.
+/// alerts and changes one statement each, each statement's rows built while
+/// PostgreSQL executes the one before.
 enum AlertsStore {
     /// The notification channel a change is announced on.
     static let channel = "iomt_alerts"
@@ -170,36 +171,44 @@ enum AlertsStore {
         return keys
     }
 
-    /// Writes `subjects` with their next due times under one new version, and
-    /// remembers them in `cache` under it.
-    static func save(subjects: [(AlertSubject, EventTime?)], cache: VersionedRowCache<AlertSubject>, context: ProjectionContext) async throws {
-        guard !subjects.isEmpty else { return }
-        let version = VersionedRowCache<AlertSubject>.newVersion()
-        // Binary arrays, not a JSON recordset: PostgreSQL neither parses a
-        // document of documents nor validates each state. Written in chunks, so
-        // that only one chunk's documents (and their bound copy) are in memory:
-        // with the whole batch at once the worker's peak RSS was 162–168 MB
-        // instead of 157–158 MB.
-        for start in stride(from: 0, to: subjects.count, by: subjectsPerStatement) {
-            let chunk = subjects[start..<min(start + subjectsPerStatement, subjects.count)]
-            let keys = chunk.map(\.0.key)
-            let states = chunk.map { String(decoding: $0.0.json, as: UTF8.self) }
-            let dues = chunk.map { $0.1?.microseconds ?? noTime }
-            try await context.query("""
+    /// Sends the statements writing the subjects of `keys` (those present in
+    /// `table`), with their next due times, under `version`: 1,000 rows per
+    /// statement, each chunk's documents built only when the previous statement
+    /// has been handed over (see ``ProjectionContext/pipelined(_:)``), so that
+    /// building overlaps PostgreSQL's work and only two chunks' documents are in
+    /// memory. Binary arrays, not a JSON recordset: PostgreSQL neither parses a
+    /// document of documents nor validates each state. (With the whole batch in
+    /// one statement the worker's peak RSS was 162–168 MB instead of 157–158 MB.)
+    static func write(
+        subjects keys: [String], in table: SubjectTable, version: Int64, nextDue: (AlertSubject) -> EventTime?,
+        to send: (PostgresQuery) async throws -> Void
+    ) async throws {
+        for start in stride(from: 0, to: keys.count, by: subjectsPerStatement) {
+            var chunkKeys: [String] = []
+            var states: [String] = []
+            var dues: [Int64] = []
+            for key in keys[start..<min(start + subjectsPerStatement, keys.count)] {
+                guard let subject = table[key] else { continue }
+                chunkKeys.append(key)
+                states.append(String(decoding: subject.json, as: UTF8.self))
+                dues.append(nextDue(subject)?.microseconds ?? noTime)
+            }
+            guard !chunkKeys.isEmpty else { continue }
+            try await send("""
                 INSERT INTO alerts.subjects (subject_key, state, next_due_at, version, updated_at)
                 SELECT k, s, CASE WHEN d = \(noTime) THEN NULL ELSE timestamptz 'epoch' + d * interval '1 microsecond' END, \(version), now()
-                FROM unnest(\(keys)::text[], \(states)::text[], \(dues)::int8[]) AS r(k, s, d)
+                FROM unnest(\(chunkKeys)::text[], \(states)::text[], \(dues)::int8[]) AS r(k, s, d)
                 ON CONFLICT (subject_key) DO UPDATE SET
                     state = EXCLUDED.state, next_due_at = EXCLUDED.next_due_at, version = EXCLUDED.version, updated_at = now()
                 """)
         }
-        cache.store(subjects.lazy.map { (key: $0.0.key, value: $0.0) }, version: version)
     }
 
-    /// Writes the latest state of changed alerts, appends every change to
-    /// `alerts.changes` and announces each on ``channel`` (delivered at commit).
-    /// Each snapshot is serialized once; rows go as binary arrays.
-    static func save(changes: [AlertRecord], context: ProjectionContext) async throws {
+    /// Sends the statements writing the latest state of changed alerts, appending
+    /// every change to `alerts.changes` and announcing each on ``channel``
+    /// (delivered at commit). Each snapshot is serialized once; rows go as binary
+    /// arrays.
+    static func write(changes: [AlertRecord], to send: (PostgresQuery) async throws -> Void) async throws {
         guard !changes.isEmpty else { return }
         var history = ChangeColumns()
         var latest: [String: (record: AlertRecord, snapshot: String)] = [:]
@@ -224,7 +233,7 @@ enum AlertsStore {
             deviceIDs.append(record.snapshot.deviceId ?? "")
             opened.append(record.snapshot.openedAt.microseconds)
         }
-        try await context.query("""
+        try await send("""
             INSERT INTO alerts.alerts (alert_id, subject_key, rule, priority, status, patient_id, device_id, facility_id, opened_at, updated_at, version, snapshot)
             SELECT id, subject, rule, priority, status, nullif(patient, ''), nullif(device, ''), nullif(facility, ''),
                    timestamptz 'epoch' + opened * interval '1 microsecond', timestamptz 'epoch' + updated * interval '1 microsecond', version, snapshot
@@ -236,7 +245,7 @@ enum AlertsStore {
                 patient_id = EXCLUDED.patient_id, updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, snapshot = EXCLUDED.snapshot
             """)
         // The notification is assembled as text: the snapshot is already JSON.
-        try await context.query("""
+        try await send("""
             WITH appended AS (
                 INSERT INTO alerts.changes (alert_id, version, facility_id, patient_id, updated_at, snapshot)
                 SELECT id, version, nullif(facility, ''), nullif(patient, ''), timestamptz 'epoch' + updated * interval '1 microsecond', snapshot

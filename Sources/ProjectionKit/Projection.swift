@@ -133,6 +133,24 @@ public final class ProjectionContext: @unchecked Sendable {
     public func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
         try await connection.query(query, logger: logger)
     }
+
+    /// Runs write statements in the order `produce` hands them over, each while
+    /// `produce` builds the next: PostgreSQL executes one statement while this
+    /// process serializes the rows of the next, instead of one waiting for the
+    /// other. At most one statement is in flight and one being built, so only two
+    /// statements' rows are in memory at a time. Results are discarded; the first
+    /// failure is thrown (the transaction is then aborted and the batch retried).
+    public func pipelined(_ produce: (_ send: (PostgresQuery) async throws -> Void) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var inFlight = false
+            try await produce { query in
+                if inFlight { try await group.next() }
+                group.addTask { _ = try await self.connection.query(query, logger: self.logger) }
+                inFlight = true
+            }
+            try await group.waitForAll()
+        }
+    }
 }
 
 extension Projection {

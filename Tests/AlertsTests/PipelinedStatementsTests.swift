@@ -1,0 +1,68 @@
+import Events
+import Foundation
+import Logging
+import PostgresNIO
+@testable import ProjectionKit
+import Testing
+import WorkerTestSupport
+
+/// `ProjectionContext.pipelined`, which the alerts worker writes its batches
+/// with, against PostgreSQL.
+@Suite("Pipelined statements in a batch's transaction", .timeLimit(.minutes(2)))
+struct PipelinedStatementsTests {
+    let logger = Logger(label: "test.pipelined")
+
+    @Test("statements run in the order they are handed over, inside the transaction")
+    func order() async throws {
+        let database = try await TestDatabase.create()
+        let logger = logger
+        let order = try await database.withClient { client in
+            try await client.query("CREATE TABLE written (seq bigserial PRIMARY KEY, statement int NOT NULL, n int NOT NULL)")
+            try await client.withTransaction(logger: logger) { connection in
+                let context = ProjectionContext(connection: connection, logger: logger, now: EventTime(Date()))
+                try await context.pipelined { send in
+                    for statement in 0..<12 {
+                        let values = Array(0..<(statement % 3 == 0 ? 5_000 : 10))
+                        try await send("INSERT INTO written (statement, n) SELECT \(statement), v FROM unnest(\(values)::int4[]) AS v")
+                    }
+                }
+            }
+            var order: [Int] = []
+            for try await statement in try await client.query("SELECT statement FROM written GROUP BY statement ORDER BY min(seq)").decode(Int.self) {
+                order.append(statement)
+            }
+            return order
+        }
+        #expect(order == Array(0..<12))
+        await database.drop()
+    }
+
+    @Test("a failing statement fails the whole write: the error is thrown and nothing commits")
+    func failure() async throws {
+        let database = try await TestDatabase.create()
+        let logger = logger
+        let (failed, rows) = try await database.withClient { client in
+            try await client.query("CREATE TABLE written (n int NOT NULL)")
+            var failed = false
+            do {
+                try await client.withTransaction(logger: logger) { connection in
+                    let context = ProjectionContext(connection: connection, logger: logger, now: EventTime(Date()))
+                    try await context.pipelined { send in
+                        try await send("INSERT INTO written VALUES (1)")
+                        try await send("INSERT INTO written VALUES (1 / 0)")
+                        try await send("INSERT INTO written VALUES (3)")
+                        try await send("INSERT INTO written VALUES (4)")
+                    }
+                }
+            } catch {
+                failed = true
+            }
+            var rows = -1
+            for try await count in try await client.query("SELECT count(*)::int FROM written").decode(Int.self) { rows = count }
+            return (failed, rows)
+        }
+        #expect(failed)
+        #expect(rows == 0)
+        await database.drop()
+    }
+}
