@@ -68,13 +68,13 @@ public struct AlertsProjection: Projection {
     /// Applies a batch: events fold into their subjects, rules are evaluated at
     /// each event's time, acknowledgements change their alerts.
     public func apply(_ batch: [ProjectedEvent], in context: ProjectionContext) async throws {
-        let events = batch.map(\.event)
         var devices = Set<String>()
         var patients = Set<String>()
         var acknowledgements: [String] = []
-        for event in events {
-            if let device = event.payload.deviceId { devices.insert(device) }
-            switch event.payload {
+        for projected in batch {
+            let payload = projected.event.payload
+            if let device = payload.deviceId { devices.insert(device) }
+            switch payload {
             case .vitalsObserved(let data): if let patient = data.patientId { patients.insert(patient) }
             case .deviceAssigned(let data), .deviceUnassigned(let data): patients.insert(data.patientId)
             case .patientAdmitted(let data), .patientTransferred(let data): patients.insert(data.patientId)
@@ -93,9 +93,9 @@ public struct AlertsProjection: Projection {
         // those patients with the devices' assignments, then lock and load them too.
         var fold = PatientStateFold(assignments: assignments(in: subjects))
         var attributed = Set<String>()
-        for event in events {
-            if let patient = fold.patient(of: event) { attributed.insert(patient) }
-            fold.applyAssignment(event)
+        for projected in batch {
+            if let patient = fold.patient(of: projected.event) { attributed.insert(patient) }
+            fold.applyAssignment(projected.event)
         }
         let extra = attributed.map(AlertSubject.patientKey).filter { !keys.contains($0) }
         if !extra.isEmpty {

@@ -18,7 +18,10 @@ public enum NEWS2 {
         _ observations: NEWS2Observations,
         freshness: Duration = defaultFreshness
     ) -> NEWS2Score {
-        let newest = NEWS2Parameter.allCases.compactMap(observations.observedAt).max()
+        var newest: Date?
+        for parameter in NEWS2Parameter.allCases {
+            if let at = observations.observedAt(parameter), newest.map({ at > $0 }) ?? true { newest = at }
+        }
         let window = freshness.timeInterval + clockTolerance
         func isStale(_ at: Date) -> Bool {
             guard let newest else { return false }
@@ -30,7 +33,7 @@ public enum NEWS2 {
         }
 
         let onOxygen = freshValue(observations.supplementalOxygen)
-        var subscores: [NEWS2Parameter: Int] = [:]
+        var subscores = [NEWS2Parameter: Int](minimumCapacity: NEWS2Parameter.allCases.count)
         subscores[.respirationRate] = freshValue(observations.respirationRate)
             .flatMap(respirationRateScore)
         subscores[.spo2] = freshValue(observations.spo2).flatMap {

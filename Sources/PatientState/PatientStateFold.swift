@@ -56,15 +56,20 @@ public struct PatientStateFold: Sendable {
             return
         }
         applyAssignment(event)
-        var record = patients[patientID] ?? PatientRecord(patientId: patientID)
+        // Changed in place: a copy taken out of the dictionary and written back
+        // would share the record's vitals with the stored one, and the first change
+        // would copy them.
+        Self.apply(event, to: &patients[patientID, default: PatientRecord(patientId: patientID)])
+        changedPatients.insert(patientID)
+    }
+
+    private static func apply(_ event: Event, to record: inout PatientRecord) {
         func stamp<V>(_ value: V) -> Stamped<V> { Stamped(value, at: event.time, eventId: event.id) }
         switch event.payload {
         case .vitalsObserved(let data):
             for observation in data.observations {
                 let normalized = observation.normalized
-                var current = record.vitals[normalized.code]
-                current.keepNewer(stamp(VitalReading(value: normalized.value, unit: normalized.unit)))
-                record.vitals[normalized.code] = current
+                record.vitals[normalized.code].keepNewer(stamp(VitalReading(value: normalized.value, unit: normalized.unit)))
             }
         case .patientAdmitted(let data), .patientTransferred(let data):
             record.location.keepNewer(stamp(PatientLocation(facilityId: data.facilityId, unit: data.unit, bed: data.bed)))
@@ -80,8 +85,6 @@ public struct PatientStateFold: Sendable {
         }
         record.eventsApplied += 1
         record.lastEventAt = max(record.lastEventAt ?? event.time, event.time)
-        patients[patientID] = record
-        changedPatients.insert(patientID)
     }
 
     /// The patient an event is about, if any (vitals without a patient id: the
