@@ -32,7 +32,7 @@ public enum ProjectionWorker {
         AllocatorTuning.apply(environment: environment)
         do {
             try LoggingSetup.bootstrap(from: environment)
-            let configuration = try WorkerConfiguration(environment: environment, defaultBatchMaxEvents: projection.defaultBatchMaxEvents)
+            let configuration = try WorkerConfiguration(environment: environment, defaultPrefetchKilobytes: projection.defaultPrefetchKilobytes)
             let logger = Logger(label: "iomt.\(projection.name)")
             switch arguments.first {
             case nil, "run":

@@ -11,17 +11,16 @@ public struct WorkerConfiguration: Sendable {
     public var database: DatabaseSettings
     /// Consumer group. `WORKER_GROUP_ID`, default `iomt.<projection>`.
     public var groupID: String?
-    /// Most events per batch. `WORKER_BATCH_MAX_EVENTS`, default the projection's
-    /// ``Projection/defaultBatchMaxEvents`` (10,000 unless it says otherwise):
-    /// larger batches fold more events per key into one write (with 2,000
-    /// patients, a 10,000-event batch writes each about once per five events).
-    /// Memory grows with it: about three batches are in flight (applied, decoded,
-    /// fetched).
+    /// Most events per batch. `WORKER_BATCH_MAX_EVENTS`, default 10,000: larger
+    /// batches fold more events per key into one write (with 2,000 patients, a
+    /// 10,000-event batch writes each about once per five events). Memory grows with
+    /// it: about three batches are in flight (applied, decoded, fetched).
     public var batchMaxEvents: Int = 10_000
     /// Longest wait to fill a batch. `WORKER_BATCH_MAX_WAIT_MS`, default 50: the
     /// bound on the delay a quiet stream adds to freshness.
     public var batchMaxWait: Duration = .milliseconds(50)
-    /// Prefetch bound. `WORKER_PREFETCH_KB`, default 8,192.
+    /// Prefetch bound. `WORKER_PREFETCH_KB`, default the projection's
+    /// ``Projection/defaultPrefetchKilobytes`` (8,192 unless it says otherwise).
     public var prefetchKilobytes: Int = 8192
     /// Consumer session timeout (how fast a dead worker's partitions move).
     /// `WORKER_SESSION_TIMEOUT_MS`, default 10,000.
@@ -39,18 +38,18 @@ public struct WorkerConfiguration: Sendable {
         self.database = database
     }
 
-    /// Reads every setting from the environment; `defaultBatchMaxEvents` applies
-    /// when `WORKER_BATCH_MAX_EVENTS` is unset.
-    public init(environment: ServiceEnvironment, defaultBatchMaxEvents: Int = 10_000) throws(ConfigurationError) {
+    /// Reads every setting from the environment; `defaultPrefetchKilobytes`
+    /// applies when `WORKER_PREFETCH_KB` is unset.
+    public init(environment: ServiceEnvironment, defaultPrefetchKilobytes: Int = 8192) throws(ConfigurationError) {
         self.init(
             http: try HTTPSettings(environment: environment, defaultPort: 9090),
             kafka: try KafkaSettings(environment: environment),
             database: try DatabaseSettings(environment: environment)
         )
         groupID = environment["WORKER_GROUP_ID"]
-        batchMaxEvents = try environment.integer("WORKER_BATCH_MAX_EVENTS", default: defaultBatchMaxEvents, in: 1...100_000)
+        batchMaxEvents = try environment.integer("WORKER_BATCH_MAX_EVENTS", default: batchMaxEvents, in: 1...100_000)
         batchMaxWait = .milliseconds(try environment.integer("WORKER_BATCH_MAX_WAIT_MS", default: 50, in: 1...60_000))
-        prefetchKilobytes = try environment.integer("WORKER_PREFETCH_KB", default: prefetchKilobytes, in: 1024...2_097_151)
+        prefetchKilobytes = try environment.integer("WORKER_PREFETCH_KB", default: defaultPrefetchKilobytes, in: 1024...2_097_151)
         sessionTimeout = .milliseconds(try environment.integer("WORKER_SESSION_TIMEOUT_MS", default: 10_000, in: 2000...300_000))
         queryRole = try ReadAccess.role(from: environment)
     }

@@ -1,0 +1,31 @@
+import Alerts
+import PatientState
+import ProjectionKit
+import ServiceSupport
+import Testing
+
+/// A projection's worker defaults, and the environment over them.
+@Suite("Worker configuration defaults per projection")
+struct WorkerDefaultsTests {
+    let base = ["KAFKA_BROKERS": "127.0.0.1:9092", "DATABASE_URL": "postgres://iomt:iomt@127.0.0.1:5432/iomt"]
+
+    func configuration(_ projection: some Projection, _ extra: [String: String] = [:]) throws -> WorkerConfiguration {
+        try WorkerConfiguration(
+            environment: ServiceEnvironment(variables: base.merging(extra) { _, new in new }),
+            defaultPrefetchKilobytes: projection.defaultPrefetchKilobytes
+        )
+    }
+
+    @Test("the alerts worker prefetches 4,096 KiB and the others 8,192 unless WORKER_PREFETCH_KB says otherwise")
+    func prefetch() throws {
+        #expect(try configuration(AlertsProjection()).prefetchKilobytes == 4096)
+        #expect(try configuration(PatientStateProjection()).prefetchKilobytes == 8192)
+        #expect(try configuration(AlertsProjection(), ["WORKER_PREFETCH_KB": "16384"]).prefetchKilobytes == 16384)
+        #expect(try configuration(AlertsProjection()).batchMaxEvents == 10_000)
+        #expect {
+            try configuration(AlertsProjection(), ["WORKER_PREFETCH_KB": "12"])
+        } throws: { error in
+            (error as? ConfigurationError)?.setting == "WORKER_PREFETCH_KB"
+        }
+    }
+}
