@@ -54,7 +54,7 @@ public struct AlertsProjection: Projection {
     public var tickInterval: Duration? { .seconds(1) }
     /// 4,096 KiB. A batch here holds far more than its events (subjects, active
     /// alerts, every change and its document), and this worker consumes at about
-    /// half the rate of the others, so a smaller prefetch queue keeps it fed. In
+    /// half the rate of the others, so a smaller prefetch queue still keeps it fed. In
     /// `iomt bench projection --projection alerts` its peak RSS was 139–147 MB at
     /// 29,000–31,000 events/s, against 154–157 MB at 28,700–30,600 with 8,192.
     public var defaultPrefetchKilobytes: Int { 4096 }
