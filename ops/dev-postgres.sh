@@ -73,6 +73,8 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir'
 max_connections = 200
 shared_buffers = 256MB
+# workers lock each subject of a batch (advisory locks): room for large batches
+max_locks_per_transaction = 512
 CONF
     fi
     if ! running; then
