@@ -87,8 +87,9 @@ public struct AlertsProjection: Projection {
         }
         let acknowledged = try await AlertsStore.lookUp(acknowledgements, context: context)
         var keys = Set(devices.map(AlertSubject.deviceKey)).union(patients.map(AlertSubject.patientKey)).union(acknowledged.values.map(\.subjectKey))
-        try await AlertsStore.lock(keys.sorted(), context: context)
-        var subjects = SubjectTable(try await AlertsStore.loadSubjects(keys.sorted(), cache: cache, context: context))
+        let sortedKeys = keys.sorted()
+        try await AlertsStore.lock(sortedKeys, context: context)
+        var subjects = SubjectTable(try await AlertsStore.loadSubjects(sortedKeys, cache: cache, context: context))
 
         // Vitals without a patient id belong to the device's current patient: find
         // those patients with the devices' assignments, then lock and load them too.
@@ -104,7 +105,7 @@ public struct AlertsProjection: Projection {
             subjects.addMissing(try await AlertsStore.loadSubjects(extra, cache: cache, context: context))
             keys.formUnion(extra)
         }
-        var alerts = try await AlertsStore.loadActiveAlerts(of: keys.sorted(), context: context)
+        var alerts = try await AlertsStore.loadActiveAlerts(of: Array(keys), context: context)
         for (id, alert) in acknowledged where alerts[id] == nil { alerts[id] = alert }
 
         // Fold and evaluate, event by event.
@@ -198,7 +199,7 @@ public struct AlertsProjection: Projection {
             try await AlertsStore.write(subjects: keys, in: subjects, version: version, nextDue: { engine.nextDue($0, alerts: alerts) }, to: send)
             try await AlertsStore.write(changes: changes, to: send)
         }
-        cache.store(keys.lazy.compactMap { key in subjects[key].map { (key: key, value: $0) } }, version: version)
+        cache.store(subjects.values.lazy.filter { touched.contains($0.key) }.map { (key: $0.key, value: $0) }, version: version)
     }
 
     private func assignments(in subjects: SubjectTable) -> [String: DeviceAssignmentRecord] {

@@ -217,29 +217,18 @@ enum AlertsStore {
             history.append(change.snapshot, json: snapshot)
             latest[change.id] = (change, snapshot)
         }
-        var current = ChangeColumns()
-        var subjectKeys: [String] = []
-        var priorities: [String] = []
-        var rules: [String] = []
-        var statuses: [String] = []
-        var deviceIDs: [String] = []
-        var opened: [Int64] = []
+        var current = AlertColumns()
         for (record, snapshot) in latest.values.sorted(by: { $0.record.id < $1.record.id }) {
-            current.append(record.snapshot, json: snapshot)
-            subjectKeys.append(record.subjectKey)
-            priorities.append(record.snapshot.priority.rawValue)
-            rules.append(record.snapshot.rule)
-            statuses.append(record.snapshot.status.rawValue)
-            deviceIDs.append(record.snapshot.deviceId ?? "")
-            opened.append(record.snapshot.openedAt.microseconds)
+            current.append(record, json: snapshot)
         }
+        let shared = current.shared
         try await send("""
             INSERT INTO alerts.alerts (alert_id, subject_key, rule, priority, status, patient_id, device_id, facility_id, opened_at, updated_at, version, snapshot)
             SELECT id, subject, rule, priority, status, nullif(patient, ''), nullif(device, ''), nullif(facility, ''),
                    timestamptz 'epoch' + opened * interval '1 microsecond', timestamptz 'epoch' + updated * interval '1 microsecond', version, snapshot
-            FROM unnest(\(current.ids)::text[], \(subjectKeys)::text[], \(rules)::text[], \(priorities)::text[], \(statuses)::text[],
-                        \(current.patients)::text[], \(deviceIDs)::text[], \(current.facilities)::text[], \(opened)::int8[], \(current.updated)::int8[],
-                        \(current.versions)::int4[], \(current.snapshots)::text[])
+            FROM unnest(\(shared.ids)::text[], \(current.subjectKeys)::text[], \(current.rules)::text[], \(current.priorities)::text[],
+                        \(current.statuses)::text[], \(shared.patients)::text[], \(current.deviceIDs)::text[], \(shared.facilities)::text[],
+                        \(current.opened)::int8[], \(shared.updated)::int8[], \(shared.versions)::int4[], \(shared.snapshots)::text[])
                  AS r(id, subject, rule, priority, status, patient, device, facility, opened, updated, version, snapshot)
             ON CONFLICT (alert_id) DO UPDATE SET priority = EXCLUDED.priority, status = EXCLUDED.status, facility_id = EXCLUDED.facility_id,
                 patient_id = EXCLUDED.patient_id, updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, snapshot = EXCLUDED.snapshot
@@ -278,5 +267,28 @@ private struct ChangeColumns {
         patients.append(snapshot.patientId ?? "")
         updated.append(snapshot.updatedAt.microseconds)
         snapshots.append(json)
+    }
+}
+
+/// The columns of `alerts.alerts`: those it shares with `alerts.changes`, and the
+/// alert's own.
+private struct AlertColumns {
+    var shared = ChangeColumns()
+    var subjectKeys: [String] = []
+    var rules: [String] = []
+    var priorities: [String] = []
+    var statuses: [String] = []
+    /// Absent ids are empty strings, as in ``ChangeColumns``.
+    var deviceIDs: [String] = []
+    var opened: [Int64] = []
+
+    mutating func append(_ record: AlertRecord, json: String) {
+        shared.append(record.snapshot, json: json)
+        subjectKeys.append(record.subjectKey)
+        rules.append(record.snapshot.rule)
+        priorities.append(record.snapshot.priority.rawValue)
+        statuses.append(record.snapshot.status.rawValue)
+        deviceIDs.append(record.snapshot.deviceId ?? "")
+        opened.append(record.snapshot.openedAt.microseconds)
     }
 }

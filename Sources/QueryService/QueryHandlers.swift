@@ -70,13 +70,19 @@ struct QueryHandlers: Sendable {
     /// prepared statement); 404 (audited) when unknown or out of scope.
     private func visiblePatient(_ id: String?, identity: AccessIdentity, action: String, context: QueryRequestContext) async throws -> (record: PatientRecord, devices: [String]) {
         guard let id, Identifier.isValid(id) else { throw ProblemDetails.notFound("no such patient") }
-        var found: (record: PatientRecord, devices: [String])?
-        for try await (state, devices) in try await client.execute(PatientLookup(patientId: id), logger: logger) {
-            if let record = try JSONDocument().parse(Array(state.utf8), { PatientRecord(patientId: id, json: $0) }) { found = (record, devices) }
-        }
+        let found = try await patient(id, from: client.execute(PatientLookup(patientId: id), logger: logger))
         guard let found, Scope(identity: identity).allows(facility: found.record.location?.value.facilityId) else {
             try await audit.record(identity, action: action, resource: "patient", patients: [id], outcome: "not-found-or-denied", context: context)
             throw ProblemDetails.notFound("no such patient")
+        }
+        return found
+    }
+
+    /// The patient record and devices of a lookup's row, if it returned one.
+    private func patient(_ id: String, from rows: some AsyncSequence<(String, [String]), any Error>) async throws -> (record: PatientRecord, devices: [String])? {
+        var found: (record: PatientRecord, devices: [String])?
+        for try await (state, devices) in rows {
+            if let record = try JSONDocument().parse(Array(state.utf8), { PatientRecord(patientId: id, json: $0) }) { found = (record, devices) }
         }
         return found
     }
@@ -92,11 +98,9 @@ struct QueryHandlers: Sendable {
             patientId: id, facilities: Scope(identity: identity).facilities, at: Date(), subject: identity.subject,
             roles: identity.roles.map(\.rawValue).sorted(), clientAddress: context.remoteAddress?.ipAddress, breakGlass: identity.breakGlass
         )
-        var found: (record: PatientRecord, devices: [String])?
-        for try await (state, devices) in try await client.execute(lookup, logger: logger) {
-            if let record = try JSONDocument().parse(Array(state.utf8), { PatientRecord(patientId: id, json: $0) }) { found = (record, devices) }
+        guard let (record, devices) = try await patient(id, from: client.execute(lookup, logger: logger)) else {
+            throw ProblemDetails.notFound("no such patient")
         }
-        guard let (record, devices) = found else { throw ProblemDetails.notFound("no such patient") }
         var writer = JSONWriter(capacity: 2048)
         ResourceJSON.patient(record, devices: devices, into: &writer)
         return .json(writer.bytes)
@@ -396,16 +400,13 @@ public struct PatientLookup: PostgresPreparedStatement {
 struct AuditedPatientLookup: PostgresPreparedStatement {
     static let sql = """
         WITH found AS (
-            SELECT p.state::text AS state,
-                   ARRAY(SELECT d.device_id FROM patient_state.device_assignments d WHERE d.patient_id = p.patient_id ORDER BY d.device_id) AS devices
-            FROM patient_state.patients p
-            WHERE p.patient_id = $1 AND ($2::text[] IS NULL OR p.facility_id = ANY($2::text[]))
+            \(PatientLookup.sql) AND ($2::text[] IS NULL OR p.facility_id = ANY($2::text[]))
         ), audited AS (
             INSERT INTO audit.reads (at, subject, roles, action, resource, patient_ids, outcome, client_address, break_glass)
             SELECT $3, $4, $5, 'get-patient', 'patient', ARRAY[$1::text],
                    CASE WHEN EXISTS (SELECT 1 FROM found) THEN 'ok' ELSE 'not-found-or-denied' END, $6, $7
         )
-        SELECT state, devices FROM found
+        SELECT * FROM found
         """
     typealias Row = (String, [String])
 
