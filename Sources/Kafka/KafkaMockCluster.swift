@@ -11,6 +11,12 @@ import Synchronization
 /// ``createTopic(_:partitions:replicationFactor:)``. Unknown topics are created on
 /// first use with 4 partitions.
 ///
+/// It checks producer sequence numbers only for transactional producers, so it
+/// does not drop an idempotent producer's resent batch the way Apache Kafka does:
+/// when a dropped connection (``InjectedError/disconnect``, ``setBrokerDown(_:)``)
+/// loses the answer to a request it had already written, the resend is written
+/// again. Duplicates seen on the mock after such faults are not duplicates on Kafka.
+///
 /// Lifecycle: the cluster lives until ``shutdown()`` (or deinit). Clients connected
 /// to it see their brokers disappear.
 public final class KafkaMockCluster: Sendable {
