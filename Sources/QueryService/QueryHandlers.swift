@@ -13,6 +13,7 @@ import ServiceSupport
 struct QueryHandlers: Sendable {
     let client: PostgresClient
     let audit: AuditTrail
+    let patientReads: AuditedPatientReads
     let logEnds: LogEnds
     let logger: Logger
 
@@ -87,18 +88,21 @@ struct QueryHandlers: Sendable {
         return found
     }
 
-    /// One statement reads the patient and writes its audit row: a lookup is one
-    /// round trip and one commit, and it returns only once the row is committed
-    /// (a failed insert fails the read, answered 503 by the middleware).
+    /// The statement that reads the patient also writes the read's audit row
+    /// (``AuditedPatientReads``, batched with concurrent reads): a read returns
+    /// only once its row is committed, and a failed insert fails the read,
+    /// answered 503 by the middleware.
     func getPatient(_ request: Request, _ context: QueryRequestContext) async throws -> Response {
         let identity = try context.caller
         try Scope.require(identity, .clinician)
         guard let id = context.parameters.get("patientId"), Identifier.isValid(id) else { throw ProblemDetails.notFound("no such patient") }
-        let lookup = AuditedPatientLookup(
+        let read = PatientRead(
             patientId: id, facilities: Scope(identity: identity).facilities, at: Date(), subject: identity.subject,
             roles: identity.roles.map(\.rawValue).sorted(), clientAddress: context.remoteAddress?.ipAddress, breakGlass: identity.breakGlass
         )
-        guard let (record, devices) = try await patient(id, from: client.execute(lookup, logger: logger)) else {
+        guard let (state, devices) = try await patientReads.read(read),
+              let record = try JSONDocument().parse(Array(state.utf8), { PatientRecord(patientId: id, json: $0) })
+        else {
             throw ProblemDetails.notFound("no such patient")
         }
         var writer = JSONWriter(capacity: 2048)
@@ -368,10 +372,11 @@ struct LogEnds: Sendable {
 public struct PatientLookup: PostgresPreparedStatement {
     /// The statement.
     public static let sql = """
-        SELECT p.state::text,
-               ARRAY(SELECT d.device_id FROM patient_state.device_assignments d WHERE d.patient_id = p.patient_id ORDER BY d.device_id)
+        SELECT p.state::text, \(devices)
         FROM patient_state.patients p WHERE p.patient_id = $1
         """
+    /// The assigned device ids of the patient row `p`, in order.
+    static let devices = "ARRAY(SELECT d.device_id FROM patient_state.device_assignments d WHERE d.patient_id = p.patient_id ORDER BY d.device_id)"
     /// The state document (JSON text) and the assigned device ids.
     public typealias Row = (String, [String])
 
@@ -390,46 +395,4 @@ public struct PatientLookup: PostgresPreparedStatement {
 
     /// Decodes a row.
     public func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode((String, [String]).self) }
-}
-
-/// `GET /v1/patients/{id}` as one prepared statement: the lookup of
-/// ``PatientLookup``, limited to the caller's facilities, and the read's audit
-/// row: `ok` when the patient is returned, `not-found-or-denied` when it is
-/// unknown or outside the caller's scope (the two are not told apart, so the
-/// answer cannot reveal that a patient exists elsewhere).
-struct AuditedPatientLookup: PostgresPreparedStatement {
-    static let sql = """
-        WITH found AS (
-            \(PatientLookup.sql) AND ($2::text[] IS NULL OR p.facility_id = ANY($2::text[]))
-        ), audited AS (
-            INSERT INTO audit.reads (at, subject, roles, action, resource, patient_ids, outcome, client_address, break_glass)
-            SELECT $3, $4, $5, 'get-patient', 'patient', ARRAY[$1::text],
-                   CASE WHEN EXISTS (SELECT 1 FROM found) THEN 'ok' ELSE 'not-found-or-denied' END, $6, $7
-        )
-        SELECT * FROM found
-        """
-    typealias Row = (String, [String])
-
-    let patientId: String
-    /// The caller's facilities; nil for no limit (admin, break-glass).
-    let facilities: [String]?
-    let at: Date
-    let subject: String
-    let roles: [String]
-    let clientAddress: String?
-    let breakGlass: Bool
-
-    func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 7)
-        bindings.append(patientId)
-        bindings.append(facilities)
-        bindings.append(at)
-        bindings.append(subject)
-        bindings.append(roles)
-        bindings.append(clientAddress)
-        bindings.append(breakGlass)
-        return bindings
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode((String, [String]).self) }
 }

@@ -23,6 +23,48 @@ struct AuditTests {
         #expect(rows.allSatisfy { !$0.breakGlass })
     }
 
+    @Test("concurrent patient reads of callers with different scopes, batched together: each gets its own answer and audit row")
+    func batchedReadsKeepCallersApart() async throws {
+        let run = UUID().uuidString.prefix(6)
+        // (caller, patient, expected status, expected outcome, break-glass)
+        let callers: [(subject: String, token: String, patient: String, status: Int, outcome: String, breakGlass: Bool)] = [
+            ("north-\(run)", try await token([.clinician], facilities: ["fac-north"], subject: "north-\(run)"), "pat-n1", 200, "ok", false),
+            ("north-other-\(run)", try await token([.clinician], facilities: ["fac-north"], subject: "north-other-\(run)"), "pat-s1", 404, "not-found-or-denied", false),
+            ("south-\(run)", try await token([.clinician], facilities: ["fac-south"], subject: "south-\(run)"), "pat-s1", 200, "ok", false),
+            ("both-\(run)", try await token([.clinician], facilities: ["fac-north", "fac-south"], subject: "both-\(run)"), "pat-n2", 200, "ok", false),
+            ("admin-\(run)", try await token([.admin], facilities: [], subject: "admin-\(run)"), "pat-s1", 200, "ok", false),
+            ("glass-\(run)", try await token([.clinician], facilities: ["fac-north"], breakGlass: true, subject: "glass-\(run)"), "pat-s1", 200, "ok", true),
+            ("unknown-\(run)", try await token([.clinician], facilities: ["fac-north"], subject: "unknown-\(run)"), "pat-none", 404, "not-found-or-denied", false),
+        ]
+        let rounds = 12
+        let replies = try await withThrowingTaskGroup(of: (Int, Reply).self) { group in
+            for _ in 0..<rounds {
+                for (index, caller) in callers.enumerated() {
+                    group.addTask { (index, try await get("/v1/patients/\(caller.patient)", token: caller.token)) }
+                }
+            }
+            var replies: [(Int, Reply)] = []
+            for try await reply in group { replies.append(reply) }
+            return replies
+        }
+        #expect(replies.count == rounds * callers.count)
+        for (index, reply) in replies {
+            let caller = callers[index]
+            #expect(reply.status == caller.status, "\(caller.subject) reading \(caller.patient): \(reply.status)")
+            if caller.status == 200 {
+                #expect(reply.json["patientId"] as? String == caller.patient)
+            } else {
+                #expect(!reply.text.contains("pat-"), "no patient data in \(reply.text)")
+            }
+        }
+        for caller in callers {
+            let rows = try await auditRows(subject: caller.subject)
+            #expect(rows.count == rounds, "\(caller.subject): one audit row per read")
+            #expect(rows.allSatisfy { $0.action == "get-patient" && $0.patients == [caller.patient] }, "\(caller.subject)")
+            #expect(rows.allSatisfy { $0.outcome == caller.outcome && $0.breakGlass == caller.breakGlass }, "\(caller.subject): \(rows)")
+        }
+    }
+
     @Test("the query role may insert audit rows but not read, change or delete them")
     func queryRoleCannotTamper() async throws {
         let stack = try await QueryStack.shared.get()
