@@ -40,7 +40,8 @@ public enum QueryService {
         )
         let metrics = ServiceMetrics()
         let audit = AuditTrail(client: client, logger: logger)
-        let patientReads = AuditedPatientReads(client: client, maxInFlight: configuration.readBatchesInFlight, logger: logger)
+        let readsClient = PostgresClient(configuration: try AuditedPatientReads.clientConfiguration(configuration), backgroundLogger: logger)
+        let patientReads = AuditedPatientReads(client: readsClient, maxInFlight: configuration.readBatchesInFlight, logger: logger)
         let handlers = QueryHandlers(client: client, audit: audit, patientReads: patientReads, logEnds: LogEnds(consumer: metadata), logger: logger)
         let stream = AlertStream(database: configuration.queryDatabase, logger: logger)
         let requests = metrics.counter("iomt_query_requests_total")
@@ -75,7 +76,7 @@ public enum QueryService {
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.http.port) },
             logger: logger
         )
-        application.addServices(client, stream, metadata)
+        application.addServices(client, readsClient, stream, metadata)
         return Parts(application: application, metrics: metrics)
     }
 }
