@@ -22,8 +22,8 @@ public struct QueryConfiguration: Sendable {
     /// Most patient-read statements running at once (`QUERY_READ_BATCHES`,
     /// default 1): reads that arrive while the limit is reached wait and go
     /// together in the next statement, with one commit for their audit rows.
-    /// `iomt bench query` measured 1 fastest, in throughput and latency, on a
-    /// two-core host.
+    /// It is also the size of the reads' own connection pool. `iomt bench query`
+    /// measured 1 and 2 alike on a two-core host.
     public var readBatchesInFlight = 1
 
     /// Creates a configuration.
