@@ -52,6 +52,7 @@ public enum QueryService {
         router.add(middleware: RequestMetricsMiddleware(requests: requests, latency: latency, logger: logger))
         router.addOperationalRoutes(metrics: metrics, readiness: [
             ReadinessCheck(name: "postgres") { await PostgresReadiness.check(client, logger: logger) },
+            ReadinessCheck(name: "postgres-patient-reads") { await PostgresReadiness.check(readsClient, logger: logger) },
             ReadinessCheck(name: "alert-stream") { stream.listening.isSet ? nil : "not listening yet" },
         ])
         router.get("/openapi.yaml") { _, _ -> Response in
