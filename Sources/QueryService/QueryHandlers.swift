@@ -83,9 +83,14 @@ struct QueryHandlers: Sendable {
     private func patient(_ id: String, from rows: some AsyncSequence<(String, [String]), any Error>) async throws -> (record: PatientRecord, devices: [String])? {
         var found: (record: PatientRecord, devices: [String])?
         for try await (state, devices) in rows {
-            if let record = try JSONDocument().parse(Array(state.utf8), { PatientRecord(patientId: id, json: $0) }) { found = (record, devices) }
+            if let record = try patientRecord(id, state: state) { found = (record, devices) }
         }
         return found
+    }
+
+    /// The patient record of a state document.
+    private func patientRecord(_ id: String, state: String) throws -> PatientRecord? {
+        try JSONDocument().parse(Array(state.utf8)) { PatientRecord(patientId: id, json: $0) }
     }
 
     /// The statement that reads the patient also writes the read's audit row
@@ -101,7 +106,7 @@ struct QueryHandlers: Sendable {
             roles: identity.roles.map(\.rawValue).sorted(), clientAddress: context.remoteAddress?.ipAddress, breakGlass: identity.breakGlass
         )
         guard let (state, devices) = try await patientReads.read(read),
-              let record = try JSONDocument().parse(Array(state.utf8), { PatientRecord(patientId: id, json: $0) })
+              let record = try patientRecord(id, state: state)
         else {
             throw ProblemDetails.notFound("no such patient")
         }

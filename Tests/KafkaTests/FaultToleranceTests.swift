@@ -29,34 +29,33 @@ struct FaultToleranceTests {
         }
     }
 
-    @Test("broker errors on Produce: every message once, in order per key")
-    func requestErrors() async throws {
+    /// Retriable errors the mock answers without writing the request, so a retry
+    /// that the producer sends twice, or out of order, shows in the log.
+    static let brokerErrors: [KafkaMockCluster.InjectedError] = [
+        .notLeaderForPartition, .requestTimedOut, .notEnoughReplicas, .notEnoughReplicasAfterAppend, .leaderNotAvailable,
+    ]
+
+    /// Produces every message on a new cluster, pushing `errors` onto its Produce
+    /// requests after each round.
+    func produce(underProduceErrors errors: [KafkaMockCluster.InjectedError]) async throws -> TestCluster {
         let cluster = try TestCluster(topics: ["t": 4])
         let producer = try cluster.producer()
-        // The mock answers these errors without writing the request, so a retry
-        // that the producer sends twice, or out of order, shows in the log.
         try await produce(producer, topic: "t", rounds: 5) { _ in
-            try cluster.cluster.pushRequestErrors(.produce, [
-                .notLeaderForPartition, .requestTimedOut, .notEnoughReplicas, .notEnoughReplicasAfterAppend, .leaderNotAvailable,
-            ])
+            try cluster.cluster.pushRequestErrors(.produce, errors)
             try await Task.sleep(for: .milliseconds(50))
         }
         await producer.shutdown()
-        try await expectLog(cluster)
+        return cluster
+    }
+
+    @Test("broker errors on Produce: every message once, in order per key")
+    func requestErrors() async throws {
+        try await expectLog(try await produce(underProduceErrors: Self.brokerErrors))
     }
 
     @Test("dropped connections during Produce: nothing lost, first deliveries in order per key")
     func droppedConnections() async throws {
-        let cluster = try TestCluster(topics: ["t": 4])
-        let producer = try cluster.producer()
-        try await produce(producer, topic: "t", rounds: 5) { _ in
-            try cluster.cluster.pushRequestErrors(.produce, [
-                .notLeaderForPartition, .requestTimedOut, .notEnoughReplicas, .notEnoughReplicasAfterAppend, .leaderNotAvailable, .disconnect,
-            ])
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        await producer.shutdown()
-        try await expectLogAtLeastOnce(cluster)
+        try await expectLogAtLeastOnce(try await produce(underProduceErrors: Self.brokerErrors + [.disconnect]))
     }
 
     @Test("partition leadership moving between brokers: every message once, in order per key")
@@ -137,23 +136,14 @@ struct FaultToleranceTests {
     /// messages already written.
     private func expectLogAtLeastOnce(_ cluster: TestCluster) async throws {
         let consumer = try cluster.consumer(topics: ["t"])
-        let messages = try await collectMessages(from: consumer, count: keys * perKey)
-        var byKey: [String: [Int]] = [:]
-        for message in messages {
-            byKey[String(decoding: message.key ?? [], as: UTF8.self), default: []].append(sequence(of: message))
-        }
-        var missing = keys * perKey - byKey.values.reduce(0) { $0 + Set($1).count }
-        while missing > 0 {
-            // Resent duplicates took the place of messages still to come.
-            let batch = try await collectMessages(from: consumer, count: 1)
-            for message in batch {
-                let key = String(decoding: message.key ?? [], as: UTF8.self)
-                let value = sequence(of: message)
-                if !(byKey[key]?.contains(value) ?? false) { missing -= 1 }
-                byKey[key, default: []].append(value)
-            }
+        var messages = try await collectMessages(from: consumer, count: keys * perKey)
+        // Resent duplicates took the place of messages still to come: read on
+        // until every message (each payload is unique) has arrived.
+        while Set(messages.map(\.value)).count < keys * perKey {
+            messages += try await collectMessages(from: consumer, count: 1)
         }
         await consumer.close()
+        let byKey = sequencesByKey(messages)
         #expect(byKey.count == keys)
         for (key, sequences) in byKey {
             var seen = Set<Int>()

@@ -114,12 +114,18 @@ func sequence(of message: KafkaMessage) -> Int {
     Int(String(decoding: message.value, as: UTF8.self).split(separator: ":").last!)!
 }
 
-/// Asserts every key's messages are exactly 0..<perKey in order, once each.
-func expectExactlyOnceInOrder(_ messages: [KafkaMessage], keys: Int, perKey: Int) {
+/// Each key's sequence numbers, in the order the messages came.
+func sequencesByKey(_ messages: [KafkaMessage]) -> [String: [Int]] {
     var byKey: [String: [Int]] = [:]
     for message in messages {
         byKey[String(decoding: message.key ?? [], as: UTF8.self), default: []].append(sequence(of: message))
     }
+    return byKey
+}
+
+/// Asserts every key's messages are exactly 0..<perKey in order, once each.
+func expectExactlyOnceInOrder(_ messages: [KafkaMessage], keys: Int, perKey: Int) {
+    let byKey = sequencesByKey(messages)
     #expect(byKey.count == keys)
     for (key, sequences) in byKey {
         #expect(sequences == Array(0..<perKey), "key \(key) out of order or duplicated")
