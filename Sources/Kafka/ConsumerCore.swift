@@ -5,10 +5,10 @@ import Synchronization
 /// The consumer's poll-thread side: batching, message conversion and rebalance
 /// handling. It is the handle's librdkafka opaque.
 ///
-/// Thread rules: `pending`, `batchDeadline`, `topicNames`, `inFlight` and
-/// `takenByRebalance` are touched only on the poll thread (the rebalance callback
-/// runs inside `rd_kafka_consume_batch_queue` on that same thread);
-/// `closeRequested` is atomic; `handoff` is thread-safe.
+/// Thread rules: `pending`, `batchDeadline`, `topicNames` and `wasAssigned` are
+/// touched only on the poll thread (the rebalance callback runs inside
+/// `rd_kafka_consumer_poll` on that same thread); `closeRequested` is atomic;
+/// `handoff` is thread-safe.
 final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     /// One batch waits while the next fills: enough to keep the consumer busy, and
     /// each batch held here is memory (a worker's RSS grows with every slot).
@@ -18,8 +18,9 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     private var pending: [KafkaMessage] = []
     private var batchDeadline: ContinuousClock.Instant?
     private var topicNames: [OpaquePointer: String] = [:]
-    private var inFlight: (UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>, Int)?
-    private var takenByRebalance: Set<UnsafeMutablePointer<rd_kafka_message_t>> = []
+    /// Whether librdkafka ever handed this member an assignment (see
+    /// ``mayDestroyHandle``).
+    private var wasAssigned = false
 
     init(configuration: KafkaConsumerConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -34,25 +35,34 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
         handoff.close()
     }
 
+    /// Whether the closed handle can be destroyed. librdkafka 2.0.2 asserts (and
+    /// aborts the process) when it destroys a `cooperative-sticky` or `sticky`
+    /// member that joined its group but never received an assignment: the
+    /// assignor's state is still NULL (librdkafka issue 4312, fixed in 2.3.0).
+    /// Such a handle is left to the process exit instead. Call after the poll loop
+    /// returned.
+    var mayDestroyHandle: Bool {
+        wasAssigned || configuration.topics.isEmpty || !configuration.assignmentStrategy.contains("sticky")
+    }
+
     /// The poll loop. Returns once ``requestClose()`` was called.
     ///
-    /// Messages are taken from the consumer queue in batches
-    /// (`rd_kafka_consume_batch_queue`, as confluent-kafka-python's `consume` does),
-    /// which serves rebalance callbacks and counts as a poll for
-    /// `max.poll.interval.ms`, at a fraction of the per-message cost of
-    /// `rd_kafka_consumer_poll`. While no batch is open the thread waits for one
-    /// message (up to 100 ms, then loops to notice a close request); once a batch
-    /// is open it waits for the rest until the batch deadline.
+    /// Messages are taken one `rd_kafka_consumer_poll` at a time and gathered into
+    /// batches here. librdkafka 2.0's batch call (`rd_kafka_consume_batch_queue`)
+    /// loses messages: every rebalance pauses and resumes the partitions a member
+    /// keeps, and when the pause lands inside a batch call, the messages the call
+    /// already took are dropped while the partition's position has moved past them,
+    /// so fetching resumes after them (librdkafka issue 4208, fixed in 2.1.0). The
+    /// single-message poll drops stale messages before it moves the position.
+    ///
+    /// While no batch is open the thread waits for one message (up to 100 ms, then
+    /// loops to notice a close request); once a batch is open it waits for the rest
+    /// until the batch deadline.
     func pollUntilClosed(_ rk: OpaquePointer) {
         let idleTimeout = 100
-        let queue = rd_kafka_queue_get_consumer(rk)!
-        defer { rd_kafka_queue_destroy(queue) }
         let capacity = configuration.maxBatchSize
-        let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: capacity)
-        defer { buffer.deallocate() }
         while !isClosing {
             var timeout = idleTimeout
-            var room = 1
             if let deadline = batchDeadline {
                 let remaining = (deadline - .now).wholeMilliseconds
                 if remaining <= 0 || pending.count >= capacity {
@@ -60,18 +70,10 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
                     continue
                 }
                 timeout = min(remaining, idleTimeout)
-                room = capacity - pending.count
             }
-            buffer.initialize(repeating: nil, count: room)
-            inFlight = (buffer, room)
-            let count = rd_kafka_consume_batch_queue(queue, Int32(timeout), buffer, room)
-            for index in 0..<max(count, 0) {
-                let message = buffer[index]!
-                if !takenByRebalance.contains(message) { accept(message) }
-                rd_kafka_message_destroy(message)
-            }
-            inFlight = nil
-            takenByRebalance.removeAll(keepingCapacity: true)
+            guard let message = rd_kafka_consumer_poll(rk, Int32(timeout)) else { continue }
+            accept(message)
+            rd_kafka_message_destroy(message)
             if batchDeadline == nil, !pending.isEmpty {
                 batchDeadline = .now + configuration.maxBatchWait
             }
@@ -88,17 +90,6 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
             return
         }
         pending.append(convert(message))
-    }
-
-    /// Inside a rebalance callback, the messages librdkafka already placed in the
-    /// current batch call precede the rebalance: take them now so they are
-    /// delivered before the rebalance event (the loop skips them afterwards).
-    private func takeInFlightMessages() {
-        guard let (buffer, room) = inFlight else { return }
-        for index in 0..<room {
-            guard let message = buffer[index] else { continue }
-            if takenByRebalance.insert(message).inserted { accept(message) }
-        }
     }
 
     private func emitPending() {
@@ -152,12 +143,12 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     /// caller sees every message before the rebalance event, then waits for the
     /// caller's answer (unless closing) and applies the assignment change.
     func rebalance(_ rk: OpaquePointer, error: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
-        takeInFlightMessages()
         emitPending()
         let changed = TopicPartitionList.partitions(in: partitions)
         let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
         switch error {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            wasAssigned = true
             var offsets: [KafkaTopicPartition: Int64] = [:]
             if !isClosing {
                 let assignment = KafkaAssignment(partitions: changed)

@@ -81,12 +81,16 @@ final class EventHandoff<Element: Sendable>: Sendable {
     /// Closes the channel: buffered elements are dropped, a waiting `next` returns
     /// `nil`, and later pushes fail.
     func close() {
-        let waiter = state.withLock { state -> CheckedContinuation<Element?, Never>? in
+        let (waiter, dropped) = state.withLock { state -> (CheckedContinuation<Element?, Never>?, Int) in
             state.closed = true
+            let dropped = state.buffer.count
             state.buffer.removeAll()
             defer { state.waiter = nil }
-            return state.waiter
+            return (state.waiter, dropped)
         }
+        // Give back the dropped elements' slots: libdispatch traps when a semaphore
+        // is freed with a lower count than it was created with.
+        for _ in 0..<dropped { space.signal() }
         waiter?.resume(returning: nil)
     }
 }

@@ -13,9 +13,10 @@ import Synchronization
 /// wants standard lag tools to see progress, and acknowledges each
 /// ``KafkaRevocation`` after finishing its current batch.
 ///
-/// A dedicated thread owns the consumer queue (batch polling also serves rebalance
-/// callbacks and keeps `max.poll.interval.ms` satisfied); it sleeps in librdkafka
-/// while idle and blocks, not spins, when the caller is slower than the broker.
+/// A dedicated thread owns the consumer queue (polling also serves rebalance
+/// callbacks and keeps `max.poll.interval.ms` satisfied) and gathers messages into
+/// batches; it sleeps in librdkafka while idle and blocks, not spins, when the
+/// caller is slower than the broker.
 ///
 /// Lifecycle: create (it subscribes at once), iterate ``events`` from one task, and
 /// call ``close()`` once to leave the group. After `close` the sequence ends.
@@ -143,6 +144,10 @@ public final class KafkaConsumer: Service, Sendable {
     /// Leaves the group and destroys the handle. The event sequence ends at once;
     /// messages not yet delivered are dropped (they were never committed). Safe to
     /// call more than once.
+    ///
+    /// A member closed after joining its group but before its first assignment
+    /// keeps its librdkafka handle (without group membership) until the process
+    /// exits: librdkafka 2.0.2 aborts the process when it destroys such a handle.
     public func close() async {
         core.requestClose()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -170,7 +175,13 @@ public final class KafkaConsumer: Service, Sendable {
         core.pollUntilClosed(handle.pointer)
         rd_kafka_consumer_close(handle.pointer)
         access.closeAndWaitIdle()
-        handle.destroy()
+        if core.mayDestroyHandle {
+            handle.destroy()
+        } else {
+            // Destroying it would abort the process (see `mayDestroyHandle`); it has
+            // left the group, and its threads end with the process.
+            core.logger.debug("consumer closed before its first assignment; its librdkafka handle is kept until exit")
+        }
         let waiters = closed.withLock { state in
             state.done = true
             defer { state.waiters = [] }

@@ -65,6 +65,9 @@ public final class KafkaMockCluster: Sendable {
         public static let notEnoughReplicasAfterAppend = InjectedError(code: RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND.rawValue)
         /// LEADER_NOT_AVAILABLE: retriable.
         public static let leaderNotAvailable = InjectedError(code: RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE.rawValue)
+        /// ILLEGAL_GENERATION: on Heartbeat, the member's generation is over and
+        /// its assignment is lost (it rejoins).
+        public static let illegalGeneration = InjectedError(code: RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION.rawValue)
         /// A connection drop (`_TRANSPORT`).
         public static let disconnect = InjectedError(code: RD_KAFKA_RESP_ERR__TRANSPORT.rawValue)
     }

@@ -155,12 +155,20 @@ public enum LiveChildren {
     }
 }
 
+/// The output files of an environment's workers.
+private final class WorkerLogs: Sendable {
+    let files = Mutex<[URL]>([])
+}
+
 /// A private Kafka (mock cluster with the contract's topics) and database.
 public struct WorkerEnvironment: Sendable {
     /// The mock cluster with the contract's topics.
     public let broker: DevBroker
     /// The private database.
     public let database: TestDatabase
+    /// The output files of the workers started with ``worker(_:extra:)``, quoted
+    /// when ``waitForCheckpoints(_:projection:timeout:)`` gives up.
+    private let workerLogs = WorkerLogs()
 
     /// An environment over an existing broker and database.
     public init(broker: DevBroker, database: TestDatabase) {
@@ -190,7 +198,9 @@ public struct WorkerEnvironment: Sendable {
 
     /// Starts a worker executable against this environment.
     public func worker(_ executable: String = "iomt-patient-state", extra: [String: String] = [:]) throws -> WorkerProcess {
-        try WorkerProcess(executable: executable, environment: variables(extra: extra))
+        let worker = try WorkerProcess(executable: executable, environment: variables(extra: extra))
+        workerLogs.files.withLock { $0.append(worker.log) }
+        return worker
     }
 
     /// A producer for the broker.
@@ -224,7 +234,11 @@ public struct WorkerEnvironment: Sendable {
             try await Task.sleep(for: .milliseconds(250))
         }
         let positions = (try? await checkpoints(projection: projection)) ?? [:]
-        throw HarnessError("checkpoints did not reach the log end: \(positions.count) partitions at \(positions.values.reduce(0, +)) of \(ends.values.reduce(0, +))")
+        let behind = ends.filter { positions[$0.key] ?? -1 < $0.value }.keys.map { "\($0.topic)[\($0.partition)] at \(positions[$0] ?? -1) of \(ends[$0]!)" }.sorted()
+        let logs = workerLogs.files.withLock { $0 }.map { log in
+            "--- \(log.lastPathComponent), last lines:\n" + ((try? String(contentsOf: log, encoding: .utf8))?.suffix(2000) ?? "(unreadable)")
+        }
+        throw HarnessError((["checkpoints did not reach the log end: \(positions.count) partitions at \(positions.values.reduce(0, +)) of \(ends.values.reduce(0, +)); behind: \(behind.joined(separator: ", "))"] + logs).joined(separator: "\n"))
     }
 
     /// The checkpoints of a projection.
