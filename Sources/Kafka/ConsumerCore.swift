@@ -56,8 +56,9 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     /// single-message poll drops stale messages before it moves the position.
     ///
     /// While no batch is open the thread waits for one message (up to 100 ms, then
-    /// loops to notice a close request); once a batch is open it waits for the rest
-    /// until the batch deadline.
+    /// loops to notice a close request). Then it takes every message already
+    /// queued without waiting (one clock reading per run, not per message), and
+    /// waits for more only until the batch deadline.
     func pollUntilClosed(_ rk: OpaquePointer) {
         let idleTimeout = 100
         let capacity = configuration.maxBatchSize
@@ -74,6 +75,10 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
             guard let message = rd_kafka_consumer_poll(rk, Int32(timeout)) else { continue }
             accept(message)
             rd_kafka_message_destroy(message)
+            while pending.count < capacity, let queued = rd_kafka_consumer_poll(rk, 0) {
+                accept(queued)
+                rd_kafka_message_destroy(queued)
+            }
             if batchDeadline == nil, !pending.isEmpty {
                 batchDeadline = .now + configuration.maxBatchWait
             }
