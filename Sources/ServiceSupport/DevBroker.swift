@@ -12,9 +12,12 @@ public final class DevBroker: Sendable {
     /// fetch that finds no data only after `fetch.wait.max.ms` (default 500 ms),
     /// even when records arrive meanwhile, where Apache Kafka answers as soon as
     /// they do; a 10 ms wait keeps a caught-up worker's freshness at tens of
-    /// milliseconds. Empty when the environment sets the wait itself.
+    /// milliseconds. A consumer-only variable, so producers do not warn about it.
+    /// Empty when the environment sets the wait itself.
     public static var consumerEnvironment: [String: String] {
-        ServiceEnvironment.process["KAFKA_CONFIG_FETCH_WAIT_MAX_MS"] == nil ? ["KAFKA_CONFIG_FETCH_WAIT_MAX_MS": "10"] : [:]
+        let process = ServiceEnvironment.process
+        let alreadySet = process["KAFKA_CONFIG_FETCH_WAIT_MAX_MS"] != nil || process["KAFKA_CONSUMER_CONFIG_FETCH_WAIT_MAX_MS"] != nil
+        return alreadySet ? [:] : ["KAFKA_CONSUMER_CONFIG_FETCH_WAIT_MAX_MS": "10"]
     }
 
     /// A topic to create and its partition count.
