@@ -92,6 +92,18 @@ public final class KafkaConsumer: Service, Sendable {
         }
     }
 
+    /// The partitions assigned to this member now, as librdkafka holds them (empty
+    /// once closed). A message of a partition outside it was fetched before a
+    /// revocation took effect and belongs to another member.
+    public func assignment() -> Set<KafkaTopicPartition> {
+        access.useIfOpen { () -> Set<KafkaTopicPartition> in
+            var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+            guard rd_kafka_assignment(handle.pointer, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            return Set(TopicPartitionList.partitions(in: list))
+        } ?? []
+    }
+
     /// Stops fetching from the given partitions until ``resume(_:)``.
     public func pause(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
         try setPaused(true, partitions)

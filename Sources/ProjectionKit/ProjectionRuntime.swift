@@ -331,10 +331,13 @@ public final class ProjectionRuntime: Service, Sendable {
         mutating func prepare(_ records: [DecodedRecord]) async throws -> PreparedBatch {
             var batch = PreparedBatch()
             let unknown = Set(records.map(\.topicPartition)).filter { owned[$0] == nil }
-            if !unknown.isEmpty {
-                // Assigned without our checkpoints (the reply timed out): load them
-                // now and move the consumer there if it started elsewhere.
-                let stored = try await loadCheckpoints(Array(unknown))
+            // Assigned without our checkpoints (the reply timed out): load them now
+            // and move the consumer there if it started elsewhere. Partitions this
+            // member does not hold (any more) are not adopted: their messages are
+            // skipped below.
+            let adopted = unknown.isEmpty ? [] : unknown.intersection(consumer.assignment())
+            if !adopted.isEmpty {
+                let stored = try await loadCheckpoints(Array(adopted))
                 for (partition, offset) in stored { owned[partition] = offset }
                 try? consumer.seek(stored)
             }

@@ -59,9 +59,11 @@ struct ConsumerGroupTests {
             return !a.isEmpty && !b.isEmpty && a.isDisjoint(with: b) && a.union(b) == all
         }
         #expect(split, "both members own a disjoint share of all 6 partitions")
+        #expect(first.assignment() == firstTracker.partitions && second.assignment() == secondTracker.partitions, "librdkafka's assignment matches the events")
 
         await second.close()
         await secondLoop.value
+        #expect(second.assignment().isEmpty, "a closed member holds nothing")
         let tookOver = try await eventually { firstTracker.partitions == all }
         #expect(tookOver, "the remaining member owns every partition")
 
