@@ -26,6 +26,14 @@ public struct AlertRecord: Sendable, Equatable {
     /// acknowledged.
     public static func id(rule: AlertRule, subjectKey: String, openedAt: EventTime, sequence: Int) -> String {
         let digest = SHA256.hash(data: Data("\(rule.rawValue)|\(subjectKey)|\(openedAt.microseconds)|\(sequence)".utf8))
-        return "alrt-" + digest.prefix(12).map { String(format: "%02x", $0) }.joined()
+        var text = Array("alrt-".utf8)
+        text.reserveCapacity(29)
+        for byte in digest.prefix(12) {
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 }

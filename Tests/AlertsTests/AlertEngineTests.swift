@@ -60,6 +60,14 @@ struct AlertEngineTests {
     // RR 25 → 3, SpO2 95 → 1, SBP 105 → 1, pulse 115 → 2, 37 °C → 0, alert, air: total 7.
     let high = [vitals(0, rr: 25, spo2: 95, sbp: 105, pulse: 115, temp: 37), assessed(0)]
 
+    @Test("alert ids are the first 12 bytes of SHA-256 over rule, subject, opening time and sequence, in lower-case hex")
+    func alertIdentifiers() {
+        // Values computed independently (Python hashlib); a rebuild must reproduce
+        // the ids clinicians acknowledged.
+        #expect(AlertRecord.id(rule: .news2High, subjectKey: "patient:pat-1", openedAt: EventTime(microseconds: 1_764_150_000_000_000), sequence: 1) == "alrt-d51eb559c4d9dd1d5fc7e12b")
+        #expect(AlertRecord.id(rule: .batteryLow, subjectKey: "device:dev-9", openedAt: EventTime(microseconds: 1_764_150_123_456_789), sequence: 3) == "alrt-749191976368ac085364d46a")
+    }
+
     @Test("news2.high opens at once, escalates every 2 minutes while unacknowledged, and resolves 5 minutes after clearing")
     func news2High() {
         var run = Run(patientSubject(high))
