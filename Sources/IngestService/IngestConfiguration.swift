@@ -5,7 +5,7 @@ import ServiceSupport
 public struct IngestConfiguration: Sendable {
     /// Listen address. `HTTP_HOST`/`HTTP_PORT`, default port 8080.
     public var http: HTTPSettings
-    /// Kafka brokers and pass-through properties (`KAFKA_BROKERS`, `KAFKA_CONFIG_*`).
+    /// Kafka brokers and pass-through properties (`KAFKA_BROKERS`, `KAFKA_CONFIG_*`, `KAFKA_CONSUMER_CONFIG_*`, `KAFKA_PRODUCER_CONFIG_*`).
     public var kafka: KafkaSettings
     /// PostgreSQL holding device tokens (`DATABASE_URL`).
     public var database: DatabaseSettings

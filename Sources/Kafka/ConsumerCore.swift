@@ -19,7 +19,7 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     private var batchDeadline: ContinuousClock.Instant?
     private var topicNames: [OpaquePointer: String] = [:]
     /// Whether librdkafka ever handed this member an assignment (see
-    /// ``mayDestroyHandle``).
+    /// ``mayDestroyHandle(_:)``).
     private var wasAssigned = false
 
     init(configuration: KafkaConsumerConfiguration, logger: Logger) {
@@ -35,14 +35,18 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
         handoff.close()
     }
 
-    /// Whether the closed handle can be destroyed. librdkafka 2.0.2 asserts (and
-    /// aborts the process) when it destroys a `cooperative-sticky` or `sticky`
-    /// member that joined its group but never received an assignment: the
-    /// assignor's state is still NULL (librdkafka issue 4312, fixed in 2.3.0).
-    /// Such a handle is left to the process exit instead. Call after the poll loop
-    /// returned.
-    var mayDestroyHandle: Bool {
-        wasAssigned || configuration.topics.isEmpty || !configuration.assignmentStrategy.contains("sticky")
+    /// Whether the closed handle `rk` can be destroyed. librdkafka 2.0.2 asserts
+    /// (and aborts the process) when it destroys a `cooperative-sticky` member
+    /// that joined its group but never received an assignment: the JoinGroup
+    /// answer set the assignor, whose state stays NULL until the first SyncGroup
+    /// answer (librdkafka issue 4312, fixed in 2.3.0 by pull request 4381). Such
+    /// a handle is left to the process exit instead. A member that never got a
+    /// JoinGroup answer has no assignor (its rebalance protocol reads `NONE`, or
+    /// NULL without a group) and is destroyed. Call on the poll thread after the poll loop returned.
+    func mayDestroyHandle(_ rk: OpaquePointer) -> Bool {
+        // NULL: no consumer group at all.
+        guard !wasAssigned, let name = rd_kafka_rebalance_protocol(rk) else { return true }
+        return String(cString: name) == "NONE"
     }
 
     /// The poll loop. Returns once ``requestClose()`` was called.
@@ -52,7 +56,7 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     /// loses messages: every rebalance pauses and resumes the partitions a member
     /// keeps, and when the pause lands inside a batch call, the messages the call
     /// already took are dropped while the partition's position has moved past them,
-    /// so fetching resumes after them (librdkafka issue 4208, fixed in 2.1.0). The
+    /// so fetching resumes after them (librdkafka pull request 4208, in 2.1.0). The
     /// single-message poll drops stale messages before it moves the position.
     ///
     /// While no batch is open the thread waits for one message (up to 100 ms, then

@@ -94,14 +94,18 @@ public final class KafkaConsumer: Service, Sendable {
 
     /// The partitions assigned to this member now, as librdkafka holds them (empty
     /// once closed). A message of a partition outside it was fetched before a
-    /// revocation took effect and belongs to another member.
-    public func assignment() -> Set<KafkaTopicPartition> {
-        access.useIfOpen { () -> Set<KafkaTopicPartition> in
+    /// revocation took effect and belongs to another member. The call waits for
+    /// librdkafka's main thread, so it runs on a Dispatch thread.
+    public func assignment() async -> Set<KafkaTopicPartition> {
+        guard access.enter() else { return [] }
+        defer { access.leave() }
+        let handle = handle
+        return await BlockingCalls.run { () -> Set<KafkaTopicPartition> in
             var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
             guard rd_kafka_assignment(handle.pointer, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
             defer { rd_kafka_topic_partition_list_destroy(list) }
             return Set(TopicPartitionList.partitions(in: list))
-        } ?? []
+        }
     }
 
     /// Stops fetching from the given partitions until ``resume(_:)``.
@@ -157,7 +161,7 @@ public final class KafkaConsumer: Service, Sendable {
     /// messages not yet delivered are dropped (they were never committed). Safe to
     /// call more than once.
     ///
-    /// A member closed after joining its group but before its first assignment
+    /// A member closed after its JoinGroup answer but before its first assignment
     /// keeps its librdkafka handle (without group membership) until the process
     /// exits: librdkafka 2.0.2 aborts the process when it destroys such a handle.
     public func close() async {
@@ -187,7 +191,7 @@ public final class KafkaConsumer: Service, Sendable {
         core.pollUntilClosed(handle.pointer)
         rd_kafka_consumer_close(handle.pointer)
         access.closeAndWaitIdle()
-        if core.mayDestroyHandle {
+        if core.mayDestroyHandle(handle.pointer) {
             handle.destroy()
         } else {
             // Destroying it would abort the process (see `mayDestroyHandle`); it has

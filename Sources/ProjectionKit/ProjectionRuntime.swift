@@ -335,7 +335,7 @@ public final class ProjectionRuntime: Service, Sendable {
             // and move the consumer there if it started elsewhere. Partitions this
             // member does not hold (any more) are not adopted: their messages are
             // skipped below.
-            let adopted = unknown.isEmpty ? [] : unknown.intersection(consumer.assignment())
+            let adopted = unknown.isEmpty ? [] : unknown.intersection(await consumer.assignment())
             if !adopted.isEmpty {
                 let stored = try await loadCheckpoints(Array(adopted))
                 for (partition, offset) in stored { owned[partition] = offset }

@@ -5,7 +5,7 @@ public struct WorkerConfiguration: Sendable {
     /// Side port for `/health`, `/ready`, `/metrics`. `HTTP_HOST`/`HTTP_PORT`,
     /// default port 9090.
     public var http: HTTPSettings
-    /// Kafka (`KAFKA_BROKERS`, `KAFKA_CONFIG_*`).
+    /// Kafka (`KAFKA_BROKERS`, `KAFKA_CONFIG_*`, `KAFKA_CONSUMER_CONFIG_*`, `KAFKA_PRODUCER_CONFIG_*`).
     public var kafka: KafkaSettings
     /// PostgreSQL (`DATABASE_URL`).
     public var database: DatabaseSettings

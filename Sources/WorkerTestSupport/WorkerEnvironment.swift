@@ -193,7 +193,7 @@ public struct WorkerEnvironment: Sendable {
             "LOG_FORMAT": "text",
             "WORKER_SESSION_TIMEOUT_MS": "6000",
             "WORKER_BATCH_MAX_EVENTS": "1000",
-        ].merging(DevBroker.consumerEnvironment) { current, _ in current }.merging(extra) { _, new in new }
+        ].merging(DevBroker.consumerEnvironment(over: extra)) { current, _ in current }.merging(extra) { _, new in new }
     }
 
     /// Starts a worker executable against this environment.

@@ -234,7 +234,7 @@ struct DevStack {
         var workers: [(name: String, url: String)] = []
         for worker in ["iomt-patient-state", "iomt-asset-inventory", "iomt-alerts"] {
             let port = try LoopbackPort.free()
-            let environment = common.merging(["HTTP_PORT": String(port)]) { $1 }.merging(DevBroker.consumerEnvironment) { current, _ in current }
+            let environment = common.merging(["HTTP_PORT": String(port)]) { $1 }.merging(DevBroker.consumerEnvironment(over: common)) { current, _ in current }
             try await start(worker, environment: environment, ready: "http://127.0.0.1:\(port)/ready")
             workers.append((worker, "http://127.0.0.1:\(port)"))
         }
