@@ -76,12 +76,11 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
                 }
                 timeout = min(remaining, idleTimeout)
             }
-            guard let message = rd_kafka_consumer_poll(rk, Int32(timeout)) else { continue }
-            accept(message)
-            rd_kafka_message_destroy(message)
-            while pending.count < capacity, let queued = rd_kafka_consumer_poll(rk, 0) {
-                accept(queued)
-                rd_kafka_message_destroy(queued)
+            var next = rd_kafka_consumer_poll(rk, Int32(timeout))
+            while let message = next {
+                accept(message)
+                rd_kafka_message_destroy(message)
+                next = pending.count < capacity ? rd_kafka_consumer_poll(rk, 0) : nil
             }
             if batchDeadline == nil, !pending.isEmpty {
                 batchDeadline = .now + configuration.maxBatchWait

@@ -13,12 +13,9 @@ public final class DevBroker: Sendable {
     /// even when records arrive meanwhile, where Apache Kafka answers as soon as
     /// they do; a 10 ms wait keeps a caught-up worker's freshness at tens of
     /// milliseconds. A consumer-only variable, so producers do not warn about it.
-    /// Empty when the environment sets the wait itself.
-    public static var consumerEnvironment: [String: String] { consumerEnvironment(over: [:]) }
-
-    /// ``consumerEnvironment`` for a child started with `variables` added to this
-    /// process's environment: empty when either sets a fetch wait.
-    public static func consumerEnvironment(over variables: [String: String]) -> [String: String] {
+    /// Empty when this process's environment or `variables` (what a child gets on
+    /// top of it) already set a fetch wait.
+    public static func consumerEnvironment(over variables: [String: String] = [:]) -> [String: String] {
         let names = ["KAFKA_CONFIG_FETCH_WAIT_MAX_MS", "KAFKA_CONSUMER_CONFIG_FETCH_WAIT_MAX_MS"]
         let alreadySet = names.contains { ServiceEnvironment.process[$0] != nil || variables[$0] != nil }
         return alreadySet ? [:] : ["KAFKA_CONSUMER_CONFIG_FETCH_WAIT_MAX_MS": "10"]

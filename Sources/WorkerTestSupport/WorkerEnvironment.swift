@@ -97,7 +97,10 @@ public final class WorkerProcess: @unchecked Sendable {
     }
 
     /// The last 3,000 characters of the output.
-    public func output() -> String {
+    public func output() -> String { Self.output(of: log) }
+
+    /// The last 3,000 characters of a process's output file.
+    public static func output(of log: URL) -> String {
         String((try? String(contentsOf: log, encoding: .utf8))?.suffix(3000) ?? "")
     }
 
@@ -182,7 +185,7 @@ public struct WorkerEnvironment: Sendable {
     }
 
     /// Environment variables pointing a worker at this environment, with the dev
-    /// broker's consumer settings (``DevBroker/consumerEnvironment``).
+    /// broker's consumer settings (``DevBroker/consumerEnvironment(over:)``).
     public func variables(extra: [String: String] = [:]) -> [String: String] {
         [
             "KAFKA_BROKERS": broker.bootstrapServers,
@@ -236,7 +239,7 @@ public struct WorkerEnvironment: Sendable {
         let positions = (try? await checkpoints(projection: projection)) ?? [:]
         let behind = ends.filter { positions[$0.key] ?? -1 < $0.value }.keys.map { "\($0.topic)[\($0.partition)] at \(positions[$0] ?? -1) of \(ends[$0]!)" }.sorted()
         let logs = workerLogs.files.withLock { $0 }.map { log in
-            "--- \(log.lastPathComponent), last lines:\n" + ((try? String(contentsOf: log, encoding: .utf8))?.suffix(2000) ?? "(unreadable)")
+            "--- \(log.lastPathComponent), last lines:\n" + WorkerProcess.output(of: log)
         }
         throw HarnessError((["checkpoints did not reach the log end: \(positions.count) partitions at \(positions.values.reduce(0, +)) of \(ends.values.reduce(0, +)); behind: \(behind.joined(separator: ", "))"] + logs).joined(separator: "\n"))
     }
