@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Events
 import Foundation
 import Kafka
@@ -72,6 +71,11 @@ public final class ProjectionRuntime: Service, Sendable {
         self.onProgress = onProgress
     }
 
+    /// Most messages per consumer delivery. Deliveries are decoded as they come and
+    /// gathered into batches of up to ``WorkerConfiguration/batchMaxEvents``, so
+    /// raw messages never wait in bulk.
+    static let deliveryChunk = 1000
+
     /// The migrations of the runtime and of the projection.
     public static func migrations(for projection: some Projection) -> [MigrationSet] {
         [Checkpoints.migrations, MigrationSet(component: projection.name, migrations: projection.migrations)]
@@ -89,7 +93,9 @@ public final class ProjectionRuntime: Service, Sendable {
         var consumerConfiguration = configuration.kafka.consumerConfiguration(
             clientID: "iomt-\(projection.name)", groupID: configuration.group(for: projection), topics: projection.topics.map(\.name)
         )
-        consumerConfiguration.maxBatchSize = configuration.batchMaxEvents
+        // The consumer delivers small chunks; the mailbox gathers their decoded
+        // records into batches (see `DecodedMailbox`).
+        consumerConfiguration.maxBatchSize = min(configuration.batchMaxEvents, Self.deliveryChunk)
         consumerConfiguration.maxBatchWait = configuration.batchMaxWait
         consumerConfiguration.maxPrefetchKilobytes = configuration.prefetchKilobytes
         consumerConfiguration.sessionTimeout = configuration.sessionTimeout
@@ -101,9 +107,9 @@ public final class ProjectionRuntime: Service, Sendable {
         started.set()
         logger.info("projection worker started", metadata: ["projection": "\(projection.name)", "group": "\(configuration.group(for: projection))"])
 
-        // Decoding runs one batch ahead of application, so the CPU work of the next
-        // batch overlaps the database work of the current one.
-        let decoded = AsyncChannel<DecodedEvent>()
+        // Decoding runs ahead of application, so the CPU work of the next batch
+        // overlaps the database work of the current one.
+        let decoded = DecodedMailbox(maxRecords: configuration.batchMaxEvents)
         let eventTypes = projection.eventTypes
         let keptTypes = projection.deadLetterTypes
         let decoding = Task {
@@ -228,9 +234,8 @@ public final class ProjectionRuntime: Service, Sendable {
         var projection: any Projection { runtime.projection }
         var logger: Logger { runtime.logger }
 
-        mutating func run(_ decoded: AsyncChannel<DecodedEvent>) async {
-            var events = decoded.makeAsyncIterator()
-            while let event = await events.next() {
+        mutating func run(_ decoded: DecodedMailbox) async {
+            while let event = await decoded.next() {
                 guard runtime.beginBatch() else { break }
                 var stop = false
                 do {

@@ -13,11 +13,15 @@ public struct WorkerConfiguration: Sendable {
     public var groupID: String?
     /// Most events per batch. `WORKER_BATCH_MAX_EVENTS`, default 10,000: larger
     /// batches fold more events per key into one write (with 2,000 patients, a
-    /// 10,000-event batch writes each about once per five events). Memory grows with
-    /// it: about three batches are in flight (applied, decoded, fetched).
+    /// 10,000-event batch writes each about once per five events). A batch holds
+    /// what was decoded while the previous one was applied, so batches reach this
+    /// size only while the worker is behind. Memory grows with it: two batches of
+    /// decoded events are in memory (one applied, one gathering), besides the
+    /// prefetched messages.
     public var batchMaxEvents: Int = 10_000
-    /// Longest wait to fill a batch. `WORKER_BATCH_MAX_WAIT_MS`, default 50: the
-    /// bound on the delay a quiet stream adds to freshness.
+    /// Longest wait to fill one consumer delivery (at most 1,000 messages).
+    /// `WORKER_BATCH_MAX_WAIT_MS`, default 50: the bound on the delay a quiet
+    /// stream adds to freshness.
     public var batchMaxWait: Duration = .milliseconds(50)
     /// Prefetch bound. `WORKER_PREFETCH_KB`, default the projection's
     /// ``Projection/defaultPrefetchKilobytes`` (8,192 unless it says otherwise).

@@ -1,0 +1,105 @@
+import Events
+import Synchronization
+import Testing
+@testable import ProjectionKit
+
+@Suite("Decoded mailbox")
+struct DecodedMailboxTests {
+    /// `count` records of partition 0 from `offset` on.
+    static func records(_ offset: Int64, _ count: Int) -> DecodedEvent {
+        .records((offset..<offset + Int64(count)).map {
+            DecodedRecord(topic: "t", partition: 0, offset: $0, outcome: .skipped(EventTime(microseconds: $0)))
+        })
+    }
+
+    /// What an event is, in a form tests compare: offsets of records, or a name.
+    static func describe(_ event: DecodedEvent?) -> String {
+        switch event {
+        case .records(let records)?: "records \(records.first!.offset)..<\(records.last!.offset + 1)"
+        case .tick?: "tick"
+        case .assigned?: "assigned"
+        case .revoked?: "revoked"
+        case nil: "end"
+        }
+    }
+
+    @Test("records sent while the loop is busy gather into one batch, up to the limit, in order")
+    func gathersUpToTheLimit() async {
+        let mailbox = DecodedMailbox(maxRecords: 10)
+        await mailbox.send(Self.records(0, 4))
+        await mailbox.send(Self.records(4, 4))
+        // 8 + 4 would pass the limit: these start the next batch.
+        await mailbox.send(Self.records(8, 4))
+        #expect(Self.describe(await mailbox.next()) == "records 0..<8")
+        #expect(Self.describe(await mailbox.next()) == "records 8..<12")
+    }
+
+    @Test("a delivery sent while the loop waits is handed over at once")
+    func waitingLoopGetsDeliveryAtOnce() async {
+        let mailbox = DecodedMailbox(maxRecords: 1000)
+        async let taken = mailbox.next()
+        // Give the receiver time to wait; the delivery must not wait for more.
+        try? await Task.sleep(for: .milliseconds(50))
+        await mailbox.send(Self.records(0, 3))
+        await mailbox.send(Self.records(3, 3))
+        #expect(Self.describe(await taken) == "records 0..<3")
+        #expect(Self.describe(await mailbox.next()) == "records 3..<6")
+    }
+
+    @Test("ticks, assignments and revocations keep their place between records; ticks do not pile up")
+    func orderAndTicks() async {
+        let mailbox = DecodedMailbox(maxRecords: 100)
+        await mailbox.send(Self.records(0, 2))
+        await mailbox.send(.tick)
+        await mailbox.send(.tick)
+        await mailbox.send(Self.records(2, 2))
+        await mailbox.send(.tick)
+        await mailbox.send(Self.records(4, 2))
+        await mailbox.send(Self.records(6, 2))
+        var seen: [String] = []
+        for _ in 0..<5 { seen.append(Self.describe(await mailbox.next())) }
+        #expect(seen == ["records 0..<2", "tick", "records 2..<4", "tick", "records 4..<8"])
+    }
+
+    @Test("a sender waits while a full batch waits, and goes on once the loop takes it")
+    func backPressure() async throws {
+        let mailbox = DecodedMailbox(maxRecords: 5)
+        let returned = Atomic<Bool>(false)
+        let sender = Task {
+            await mailbox.send(Self.records(0, 5))
+            returned.store(true, ordering: .sequentiallyConsistent)
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let returnedEarly = returned.load(ordering: .sequentiallyConsistent)
+        #expect(!returnedEarly, "five records wait: the sender must wait for room")
+        #expect(Self.describe(await mailbox.next()) == "records 0..<5")
+        await sender.value
+        let returnedAfterTake = returned.load(ordering: .sequentiallyConsistent)
+        #expect(returnedAfterTake)
+    }
+
+    @Test("finishing releases a waiting sender, delivers what is queued, then ends")
+    func finish() async throws {
+        let mailbox = DecodedMailbox(maxRecords: 2)
+        let sender = Task { await mailbox.send(Self.records(0, 3)) }
+        try await Task.sleep(for: .milliseconds(50))
+        mailbox.finish()
+        await sender.value
+        #expect(Self.describe(await mailbox.next()) == "records 0..<3")
+        #expect(Self.describe(await mailbox.next()) == "end")
+        await mailbox.send(.tick)
+        #expect(Self.describe(await mailbox.next()) == "end", "nothing is queued after the end")
+    }
+
+    @Test("a waiting loop that is cancelled gets nil")
+    func cancelledReceiver() async throws {
+        let mailbox = DecodedMailbox(maxRecords: 10)
+        let receiver = Task { await mailbox.next() }
+        try await Task.sleep(for: .milliseconds(50))
+        receiver.cancel()
+        #expect(Self.describe(await receiver.value) == "end")
+        // The mailbox still works for the next receiver.
+        await mailbox.send(Self.records(0, 1))
+        #expect(Self.describe(await mailbox.next()) == "records 0..<1")
+    }
+}
