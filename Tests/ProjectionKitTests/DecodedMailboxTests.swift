@@ -28,10 +28,13 @@ struct DecodedMailboxTests {
         let mailbox = DecodedMailbox(maxRecords: 10)
         await mailbox.send(Self.records(0, 4))
         await mailbox.send(Self.records(4, 4))
-        // 8 + 4 would pass the limit: these start the next batch.
-        await mailbox.send(Self.records(8, 4))
+        // 8 + 4 would pass the limit: these start the next batch, and with 12
+        // records waiting the sender waits for the loop.
+        let sender = Task { await mailbox.send(Self.records(8, 4)) }
+        try? await Task.sleep(for: .milliseconds(50))
         #expect(Self.describe(await mailbox.next()) == "records 0..<8")
         #expect(Self.describe(await mailbox.next()) == "records 8..<12")
+        await sender.value
     }
 
     @Test("a delivery sent while the loop waits is handed over at once")
