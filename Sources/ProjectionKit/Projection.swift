@@ -79,7 +79,13 @@ public struct ProjectedEvent: Sendable {
     public var offset: Int64
     /// The source record as it arrived, kept only for the projection's
     /// ``Projection/deadLetterTypes``.
-    public var record: KafkaMessage?
+    public var record: KafkaMessage? {
+        get { kept?.message }
+        set { kept = newValue.map(KeptRecord.init) }
+    }
+    /// The kept record, boxed: most events keep none, and a batch holds tens of
+    /// thousands of events, so the rare record does not make every event larger.
+    private var kept: KeptRecord?
 
     /// Creates a projected event from its source record, keeping the record
     /// itself only when `keepingRecord` is true.
@@ -87,7 +93,7 @@ public struct ProjectedEvent: Sendable {
         self.event = event
         self.topicPartition = message.topicPartition
         self.offset = message.offset
-        self.record = keepingRecord ? message : nil
+        self.kept = keepingRecord ? KeptRecord(message: message) : nil
     }
 
     /// The record to dead-letter: the original when it was kept; otherwise the
@@ -98,6 +104,15 @@ public struct ProjectedEvent: Sendable {
             key: EventRecord.key(for: event), value: EventRecord.value(for: event),
             headers: EventRecord.headers(for: event)
         )
+    }
+}
+
+/// A kept source record (see ``ProjectedEvent/record``).
+private final class KeptRecord: Sendable {
+    let message: KafkaMessage
+
+    init(message: KafkaMessage) {
+        self.message = message
     }
 }
 

@@ -439,8 +439,9 @@ struct DecodedRecord: Sendable {
         case event(ProjectedEvent)
         /// A valid event of another type (only its time matters).
         case skipped(EventTime)
-        /// Not a valid event of the contract: the record and the reason.
-        case undecodable(KafkaMessage, String)
+        /// Not a valid event of the contract: the record and the reason (boxed:
+        /// rare, and larger than the other cases).
+        indirect case undecodable(KafkaMessage, String)
     }
 
     var topic: String
