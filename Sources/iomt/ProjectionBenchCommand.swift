@@ -23,7 +23,9 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         and measures, on the same log: consume + decode only (the limit); the worker \
         executable catching up from an empty database (its own process; rate from its \
         first applied batch, and its peak RSS); and a naive projector applying \
-        --naive-events events each in its own transaction. PostgreSQL from DATABASE_URL \
+        --naive-events events each in its own transaction. Both consuming passes use the \
+        dev broker's consumer settings (a 10 ms fetch wait, as `iomt dev` gives its \
+        workers). PostgreSQL from DATABASE_URL \
         or --database-url; the bench uses fresh databases on that server.
         """
     )
@@ -111,7 +113,10 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
 
     /// Events consumed and decoded per second, from the first message.
     private func consumeAndDecode(bootstrap: String, topics: [EventTopic], expected: Int, logger: Logger) async throws -> Double {
-        var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: "iomt-bench-decode-\(UUID())", topics: topics.map(\.name))
+        // The same Kafka settings as the worker gets (its environment over the dev
+        // broker's consumer settings), so the two passes fetch alike.
+        let settings = try KafkaSettings(environment: ServiceEnvironment(variables: Self.workerKafkaEnvironment(bootstrap: bootstrap)))
+        var configuration = settings.consumerConfiguration(clientID: "iomt-bench-decode", groupID: "iomt-bench-decode-\(UUID())", topics: topics.map(\.name))
         configuration.maxBatchSize = 2000
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         let decoder = EventRecordDecoder()
@@ -135,6 +140,14 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         return Double(count) / seconds
     }
 
+    /// The Kafka variables of the worker: this process's environment, the bench
+    /// broker's address and the dev broker's consumer settings (a 10 ms fetch wait,
+    /// as `iomt dev` gives its workers, unless a fetch wait is set).
+    static func workerKafkaEnvironment(bootstrap: String) -> [String: String] {
+        ProcessInfo.processInfo.environment.merging(["KAFKA_BROKERS": bootstrap]) { _, new in new }
+            .merging(DevBroker.consumerEnvironment()) { current, _ in current }
+    }
+
     private struct WorkerResult {
         var rate: Double
         var seconds: Double
@@ -152,9 +165,9 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         _ plugin: any Projection, bootstrap: String, ends: [KafkaTopicPartition: Int64], database: BenchDatabase, logger: Logger
     ) async throws -> WorkerResult {
         let started = ContinuousClock.now
-        let worker = try ChildService(executable: "iomt-\(plugin.name)", environment: [
-            "KAFKA_BROKERS": bootstrap, "DATABASE_URL": database.url, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "0", "LOG_LEVEL": "warning", "LOG_FORMAT": "text",
-        ], logFile: FileManager.default.temporaryDirectory.appendingPathComponent("iomt-bench-\(plugin.name).log"))
+        let worker = try ChildService(executable: "iomt-\(plugin.name)", environment: Self.workerKafkaEnvironment(bootstrap: bootstrap).merging([
+            "DATABASE_URL": database.url, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "0", "LOG_LEVEL": "warning", "LOG_FORMAT": "text",
+        ]) { _, new in new }, logFile: FileManager.default.temporaryDirectory.appendingPathComponent("iomt-bench-\(plugin.name).log"))
         defer { worker.stop() }
         let total = ends.values.reduce(0, +)
         let pid = worker.process.processIdentifier
