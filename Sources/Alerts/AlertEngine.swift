@@ -12,9 +12,34 @@ public struct AlertEngine: Sendable {
     /// The rules.
     public let rules: AlertRules
 
+    /// The NEWS2 rules' messages by total, and the single-parameter rule's by the
+    /// set of parameters scoring 3 (a bit per ``NEWS2Parameter`` case, in case
+    /// order): a patient's rules are evaluated on every vitals event, and their
+    /// messages depend on nothing else, so they are built once here.
+    private let highMessages: [String]
+    private let mediumMessages: [String]
+    private let singleRedMessages: [String]
+
     /// An engine for `rules`.
     public init(rules: AlertRules) {
         self.rules = rules
+        highMessages = (0...Self.maxNEWS2Total).map(Self.highMessage)
+        mediumMessages = (0...Self.maxNEWS2Total).map(Self.mediumMessage)
+        let parameters = NEWS2Parameter.allCases
+        singleRedMessages = (0..<(1 << parameters.count)).map { mask in
+            Self.singleRedMessage(parameters.indices.filter { mask & (1 << $0) != 0 }.map { parameters[$0] })
+        }
+    }
+
+    /// The highest NEWS2 total (3 for each of six parameters, 2 for oxygen).
+    static let maxNEWS2Total = 20
+
+    static func highMessage(_ total: Int) -> String { "NEWS2 \(total): high clinical risk, emergency response" }
+    static func mediumMessage(_ total: Int) -> String { "NEWS2 \(total): medium clinical risk, urgent response" }
+    static func singleRedMessage(_ red: [NEWS2Parameter]) -> String { "NEWS2 parameter scoring 3: \(red.map(\.rawValue).joined(separator: ", "))" }
+
+    private func message(_ table: [String], total: Int, _ build: (Int) -> String) -> String {
+        table.indices.contains(total) ? table[total] : build(total)
     }
 
     /// What a rule's condition says at a time.
@@ -49,14 +74,18 @@ public struct AlertEngine: Sendable {
             switch rule {
             case .news2High:
                 guard score.complete, score.total >= rules.news2HighThreshold else { return Condition(state: .cleared) }
-                return Condition(state: .holds, priority: .high, message: "NEWS2 \(score.total): high clinical risk, emergency response")
+                return Condition(state: .holds, priority: .high, message: message(highMessages, total: score.total, Self.highMessage))
             case .news2Medium:
                 guard score.complete, score.total >= rules.news2MediumThreshold, score.total < rules.news2HighThreshold else { return Condition(state: .cleared) }
-                return Condition(state: .holds, priority: .medium, message: "NEWS2 \(score.total): medium clinical risk, urgent response")
+                return Condition(state: .holds, priority: .medium, message: message(mediumMessages, total: score.total, Self.mediumMessage))
             default:
-                let red = NEWS2Parameter.allCases.filter { score.subscores[$0] == 3 }
-                guard !red.isEmpty else { return Condition(state: .cleared) }
-                return Condition(state: .holds, priority: .medium, message: "NEWS2 parameter scoring 3: \(red.map(\.rawValue).joined(separator: ", "))")
+                // Walk the subscores once rather than look each parameter up.
+                var red = 0
+                for (parameter, subscore) in score.subscores where subscore == 3 {
+                    red |= 1 << (NEWS2Parameter.allCases.firstIndex(of: parameter) ?? 0)
+                }
+                guard red != 0 else { return Condition(state: .cleared) }
+                return Condition(state: .holds, priority: .medium, message: singleRedMessages[red])
             }
         case .deviceAlarm:
             guard let alarm = subject.lastAlarm else { return Condition(state: .cleared) }

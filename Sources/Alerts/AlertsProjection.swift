@@ -52,12 +52,17 @@ public struct AlertsProjection: Projection {
     public var migrations: [Migration] { AlertsStore.migrations }
     /// Once a second.
     public var tickInterval: Duration? { .seconds(1) }
-    /// 4,096 KiB. A batch here holds far more than its events (subjects, active
-    /// alerts, every change and its document), and this worker consumes at about
-    /// half the rate of the others, so a smaller prefetch queue still keeps it fed. In
-    /// `iomt bench projection --projection alerts` its peak RSS was 139–147 MB at
-    /// 29,000–31,000 events/s, against 154–157 MB at 28,700–30,600 with 8,192.
-    public var defaultPrefetchKilobytes: Int { 4096 }
+    /// 20,000 events. Each batch locks, loads and writes every subject it touched
+    /// (with 7,000 subjects, a 10,000-event batch touches about 5,000, a
+    /// 25,000-event one nearly all), so larger batches write each subject for more
+    /// events. In `iomt bench projection --projection alerts` (prefetch 8,192 KiB)
+    /// 10,000 gave 26,000–27,500 events/s at 110–113 MB peak RSS, 20,000 gave
+    /// 37,000–40,700 at 136–140 MB, and 25,000 gave 38,000–45,000 at 148–151 MB,
+    /// at the edge of the worker's 150 MB budget. The prefetch is the default
+    /// 8,192 KiB: at 4,096, librdkafka 2.0.2 stops fetching once its queue is full
+    /// and resumes only at its broker threads' next wakeup (up to a second), which
+    /// starved 25,000-event batches (30,000 events/s).
+    public var defaultBatchMaxEvents: Int { 20_000 }
 
     /// The outbox relay, unless `ALERTS_RELAY=off` (a second worker set on the same
     /// topics, e.g. a comparison run, must not publish).
@@ -114,7 +119,6 @@ public struct AlertsProjection: Projection {
             assignments: assignments(in: subjects)
         )
         var changes: [AlertRecord] = []
-        var touched = Set<String>()
         for projected in batch {
             let event = projected.event
             if case .alertAcknowledged(let data) = event.payload {
@@ -129,7 +133,7 @@ public struct AlertsProjection: Projection {
                 if engine.acknowledge(&alert, by: data.by, at: event.time) {
                     alerts[alert.id] = alert
                     changes.append(alert)
-                    touched.insert(alert.subjectKey)
+                    subjects.touch(alert.subjectKey)
                 }
                 continue
             }
@@ -138,18 +142,15 @@ public struct AlertsProjection: Projection {
             // Subjects are changed in place in the dictionary: a copy taken out and
             // written back would share its buffers and make every change copy them.
             if let deviceID = event.payload.deviceId {
-                let key = AlertSubject.deviceKey(deviceID)
-                subjects.update(key) { apply(event, toDevice: &$0, alerts: &alerts, changes: &changes) }
-                touched.insert(key)
+                subjects.update(AlertSubject.deviceKey(deviceID)) { apply(event, toDevice: &$0, alerts: &alerts, changes: &changes) }
             }
             if let patient, fold.patients[patient] != nil {
-                let key = AlertSubject.patientKey(patient)
                 // The fold owns the newest record: lend it to the subject for the
                 // evaluation and take it back, rather than copying it per event.
-                subjects.update(key) { evaluate(&$0, lending: &fold.patients[patient], at: event.time, alerts: &alerts, changes: &changes) }
-                touched.insert(key)
+                subjects.update(AlertSubject.patientKey(patient)) { evaluate(&$0, lending: &fold.patients[patient], at: event.time, alerts: &alerts, changes: &changes) }
             }
         }
+        let touched = subjects.touchedKeys
         for key in touched where key.hasPrefix("patient:") {
             let patient = String(key.dropFirst(8))
             if let record = fold.patients[patient] { subjects.updateIfPresent(key) { $0.patient = record } }
@@ -185,13 +186,13 @@ public struct AlertsProjection: Projection {
         for key in keys {
             subjects.updateIfPresent(key) { engine.evaluate(&$0, alerts: &alerts, at: context.now, changes: &changes) }
         }
-        try await save(Set(keys), subjects: subjects, alerts: alerts, changes: changes, context: context)
+        try await save(keys.sorted(), subjects: subjects, alerts: alerts, changes: changes, context: context)
     }
 
     /// Writes the touched subjects and the changes, one statement building while
     /// the previous one executes, then remembers the subjects in the cache.
-    private func save(_ touched: Set<String>, subjects: SubjectTable, alerts: [String: AlertRecord], changes: [AlertRecord], context: ProjectionContext) async throws {
-        let keys = touched.sorted()
+    private func save(_ keys: [String], subjects: SubjectTable, alerts: [String: AlertRecord], changes: [AlertRecord], context: ProjectionContext) async throws {
+        let touched = Set(keys)
         let version = VersionedRowCache<AlertSubject>.newVersion()
         try await context.pipelined { send in
             // `alerts` is keyed by alert id and a subject's tracks name only its

@@ -6,12 +6,26 @@
 struct SubjectTable {
     private(set) var values: [AlertSubject] = []
     private var positions: [String: Int] = [:]
+    /// Whether ``update(_:_:)`` ran on the subject at each position (a flag per
+    /// position rather than a set of keys: a batch updates subjects per event).
+    private var touched: [Bool] = []
 
     /// A table of `subjects`.
     init(_ subjects: [AlertSubject]) {
         values = subjects
+        touched = Array(repeating: false, count: subjects.count)
         positions.reserveCapacity(subjects.count)
         for (position, subject) in subjects.enumerated() { positions[subject.key] = position }
+    }
+
+    /// The keys of the subjects ``update(_:_:)`` ran on, sorted.
+    var touchedKeys: [String] {
+        values.indices.filter { touched[$0] }.map { values[$0].key }.sorted()
+    }
+
+    /// Marks the subject of `key` touched, if present.
+    mutating func touch(_ key: String) {
+        if let position = positions[key] { touched[position] = true }
     }
 
     /// The subject of `key`, if present.
@@ -24,10 +38,12 @@ struct SubjectTable {
         for subject in subjects where positions[subject.key] == nil {
             positions[subject.key] = values.count
             values.append(subject)
+            touched.append(false)
         }
     }
 
-    /// Runs `body` on the subject of `key`, created empty if absent.
+    /// Runs `body` on the subject of `key`, created empty if absent, and marks it
+    /// touched.
     mutating func update<Result>(_ key: String, _ body: (inout AlertSubject) -> Result) -> Result {
         let position: Int
         if let existing = positions[key] {
@@ -36,7 +52,9 @@ struct SubjectTable {
             position = values.count
             positions[key] = position
             values.append(AlertSubject(key: key))
+            touched.append(false)
         }
+        touched[position] = true
         return body(&values[position])
     }
 

@@ -50,6 +50,11 @@ public protocol Projection: Sendable {
     /// projection that holds much per event says less, so its worker stays inside
     /// its memory budget.
     var defaultPrefetchKilobytes: Int { get }
+    /// Most events per batch when `WORKER_BATCH_MAX_EVENTS` is unset. The default,
+    /// 10,000, suits a projection whose cost per batch is mostly per event; one that
+    /// writes every subject it touched once per batch says more, so a batch folds
+    /// more events into each write.
+    var defaultBatchMaxEvents: Int { get }
     /// Applies what has fallen due by ``ProjectionContext/now``.
     func tick(in context: ProjectionContext) async throws
     /// Extra services the worker runs next to the runtime (an outbox relay, …).
@@ -63,6 +68,8 @@ extension Projection {
     public var tickInterval: Duration? { nil }
     /// 8,192 KiB.
     public var defaultPrefetchKilobytes: Int { 8192 }
+    /// 10,000 events.
+    public var defaultBatchMaxEvents: Int { 10_000 }
     /// Nothing falls due.
     public func tick(in context: ProjectionContext) async throws {}
     /// No extra services.

@@ -32,7 +32,9 @@ public enum ProjectionWorker {
         AllocatorTuning.apply(environment: environment)
         do {
             try LoggingSetup.bootstrap(from: environment)
-            let configuration = try WorkerConfiguration(environment: environment, defaultPrefetchKilobytes: projection.defaultPrefetchKilobytes)
+            let configuration = try WorkerConfiguration(
+                environment: environment, defaultPrefetchKilobytes: projection.defaultPrefetchKilobytes, defaultBatchMaxEvents: projection.defaultBatchMaxEvents
+            )
             let logger = Logger(label: "iomt.\(projection.name)")
             switch arguments.first {
             case nil, "run":

@@ -11,7 +11,8 @@ public struct WorkerConfiguration: Sendable {
     public var database: DatabaseSettings
     /// Consumer group. `WORKER_GROUP_ID`, default `iomt.<projection>`.
     public var groupID: String?
-    /// Most events per batch. `WORKER_BATCH_MAX_EVENTS`, default 10,000: larger
+    /// Most events per batch. `WORKER_BATCH_MAX_EVENTS`, default the projection's
+    /// ``Projection/defaultBatchMaxEvents`` (10,000 unless it says otherwise): larger
     /// batches fold more events per key into one write (with 2,000 patients, a
     /// 10,000-event batch writes each about once per five events). A batch holds
     /// what was decoded while the previous one was applied, so batches reach this
@@ -43,15 +44,16 @@ public struct WorkerConfiguration: Sendable {
     }
 
     /// Reads every setting from the environment; `defaultPrefetchKilobytes`
-    /// applies when `WORKER_PREFETCH_KB` is unset.
-    public init(environment: ServiceEnvironment, defaultPrefetchKilobytes: Int = 8192) throws(ConfigurationError) {
+    /// applies when `WORKER_PREFETCH_KB` is unset, `defaultBatchMaxEvents` when
+    /// `WORKER_BATCH_MAX_EVENTS` is.
+    public init(environment: ServiceEnvironment, defaultPrefetchKilobytes: Int = 8192, defaultBatchMaxEvents: Int = 10_000) throws(ConfigurationError) {
         self.init(
             http: try HTTPSettings(environment: environment, defaultPort: 9090),
             kafka: try KafkaSettings(environment: environment),
             database: try DatabaseSettings(environment: environment)
         )
         groupID = environment["WORKER_GROUP_ID"]
-        batchMaxEvents = try environment.integer("WORKER_BATCH_MAX_EVENTS", default: batchMaxEvents, in: 1...100_000)
+        batchMaxEvents = try environment.integer("WORKER_BATCH_MAX_EVENTS", default: defaultBatchMaxEvents, in: 1...100_000)
         batchMaxWait = .milliseconds(try environment.integer("WORKER_BATCH_MAX_WAIT_MS", default: 50, in: 1...60_000))
         prefetchKilobytes = try environment.integer("WORKER_PREFETCH_KB", default: defaultPrefetchKilobytes, in: 1024...2_097_151)
         sessionTimeout = .milliseconds(try environment.integer("WORKER_SESSION_TIMEOUT_MS", default: 10_000, in: 2000...300_000))

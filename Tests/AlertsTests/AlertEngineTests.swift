@@ -139,6 +139,22 @@ struct AlertEngineTests {
         #expect(run.alert(.news2SingleRed)?.message.contains("respirationRate") == true)
     }
 
+    @Test("messages name the NEWS2 total, and every parameter scoring 3 in parameter order")
+    func messages() {
+        // RR 7 → 3, SpO2 91 → 3 (scale 1), SBP 85 → 3, pulse 135 → 3, 39.5 °C → 2,
+        // alert, air: total 14.
+        var run = Run(patientSubject([vitals(0, rr: 7, spo2: 91, sbp: 85, pulse: 135, temp: 39.5), assessed(0)]))
+        run.evaluate(at: 0)
+        run.evaluate(at: 31)
+        #expect(run.alert(.news2High)?.message == "NEWS2 14: high clinical risk, emergency response")
+        #expect(run.alert(.news2SingleRed)?.message == "NEWS2 parameter scoring 3: respirationRate, spo2, systolicBloodPressure, pulse")
+        var medium = Run(patientSubject([vitals(0, rr: 21, spo2: 95, sbp: 105, pulse: 95, temp: 37), assessed(0)]))
+        medium.evaluate(at: 0)
+        medium.evaluate(at: 61)
+        // RR 21 → 2, SpO2 95 → 1, SBP 105 → 1, pulse 95 → 1: total 5.
+        #expect(medium.alert(.news2Medium)?.message == "NEWS2 5: medium clinical risk, urgent response")
+    }
+
     @Test("a device alarm opens with the device's priority; repeats count and keep the highest priority; it resolves when the window passes")
     func deviceAlarm() {
         var subject = AlertSubject(key: AlertSubject.deviceKey("d1"))

@@ -12,16 +12,18 @@ struct WorkerDefaultsTests {
     func configuration(_ projection: some Projection, _ extra: [String: String] = [:]) throws -> WorkerConfiguration {
         try WorkerConfiguration(
             environment: ServiceEnvironment(variables: base.merging(extra) { _, new in new }),
-            defaultPrefetchKilobytes: projection.defaultPrefetchKilobytes
+            defaultPrefetchKilobytes: projection.defaultPrefetchKilobytes, defaultBatchMaxEvents: projection.defaultBatchMaxEvents
         )
     }
 
-    @Test("the alerts worker prefetches 4,096 KiB and the others 8,192 unless WORKER_PREFETCH_KB says otherwise")
-    func prefetch() throws {
-        #expect(try configuration(AlertsProjection()).prefetchKilobytes == 4096)
+    @Test("the alerts worker gathers batches of 20,000 events and the others 10,000; every worker prefetches 8,192 KiB unless the environment says otherwise")
+    func defaults() throws {
+        #expect(try configuration(AlertsProjection()).prefetchKilobytes == 8192)
         #expect(try configuration(PatientStateProjection()).prefetchKilobytes == 8192)
         #expect(try configuration(AlertsProjection(), ["WORKER_PREFETCH_KB": "16384"]).prefetchKilobytes == 16384)
-        #expect(try configuration(AlertsProjection()).batchMaxEvents == 10_000)
+        #expect(try configuration(AlertsProjection()).batchMaxEvents == 20_000)
+        #expect(try configuration(PatientStateProjection()).batchMaxEvents == 10_000)
+        #expect(try configuration(AlertsProjection(), ["WORKER_BATCH_MAX_EVENTS": "5000"]).batchMaxEvents == 5000)
         #expect {
             try configuration(AlertsProjection(), ["WORKER_PREFETCH_KB": "12"])
         } throws: { error in
