@@ -45,10 +45,15 @@ public protocol Projection: Sendable {
     /// judges old events by the wall clock.
     var tickInterval: Duration? { get }
     /// The consumer's prefetch bound in KiB when `WORKER_PREFETCH_KB` is unset.
-    /// The default, 8,192, keeps a fast projection fed (at 4,096 the
-    /// patient-state worker fell from about 60,000 to 38,000 events/s); a slower
-    /// projection that holds much per event says less, so its worker stays inside
-    /// its memory budget.
+    /// librdkafka 2.0.2 stops fetching while its queue is over the bound and
+    /// starts again only at its broker threads' next wakeup, up to a second later
+    /// (2.4.0 added `fetch.queue.backoff.ms` for this), so a worker whose queue
+    /// empties before then waits. The default, 16,384, holds about a second of a
+    /// fast worker's catch-up: in `iomt bench projection` the patient-state worker
+    /// applied 66,000–70,000 events/s at 122–125 MB peak RSS, against 45,000–50,000
+    /// at 8,192, where it waited 0.1–0.23 s for fetches every 40,000 events or so.
+    /// A projection that holds much per event says less, so its worker stays
+    /// inside its memory budget.
     var defaultPrefetchKilobytes: Int { get }
     /// Most events per batch when `WORKER_BATCH_MAX_EVENTS` is unset. The default,
     /// 10,000, suits a projection whose cost per batch is mostly per event; one that
@@ -66,8 +71,8 @@ extension Projection {
     public var deadLetterTypes: Set<EventType> { [] }
     /// No ticks.
     public var tickInterval: Duration? { nil }
-    /// 8,192 KiB.
-    public var defaultPrefetchKilobytes: Int { 8192 }
+    /// 16,384 KiB.
+    public var defaultPrefetchKilobytes: Int { 16_384 }
     /// 10,000 events.
     public var defaultBatchMaxEvents: Int { 10_000 }
     /// Nothing falls due.
