@@ -10,9 +10,15 @@ struct SubjectTable {
     /// position rather than a set of keys: a batch updates subjects per event).
     private var touched: [Bool] = []
 
+    /// Room for subjects created during the batch. A subject takes about 850 bytes
+    /// inline, so letting the array double when one more arrives would hold and copy
+    /// twice the batch's subjects (about 6 MB more with 7,000).
+    private static let slack = 256
+
     /// A table of `subjects`.
     init(_ subjects: [AlertSubject]) {
         values = subjects
+        values.reserveCapacity(subjects.count + Self.slack)
         touched = Array(repeating: false, count: subjects.count)
         positions.reserveCapacity(subjects.count)
         for (position, subject) in subjects.enumerated() { positions[subject.key] = position }
@@ -35,6 +41,7 @@ struct SubjectTable {
 
     /// Adds the subjects whose keys are not present yet.
     mutating func addMissing(_ subjects: [AlertSubject]) {
+        values.reserveCapacity(values.count + subjects.count + Self.slack)
         for subject in subjects where positions[subject.key] == nil {
             positions[subject.key] = values.count
             values.append(subject)
