@@ -56,9 +56,9 @@ public struct AlertsProjection: Projection {
     /// (with 7,000 subjects, a 10,000-event batch touches about 5,000, a
     /// 25,000-event one nearly all), so larger batches write each subject for more
     /// events. In `iomt bench projection --projection alerts` (prefetch 8,192 KiB)
-    /// 10,000 gave 26,000–27,500 events/s at 110–113 MB peak RSS, 20,000 gave
-    /// 37,000–40,700 at 136–140 MB, and 25,000 gave 38,000–45,000 at 148–151 MB,
-    /// at the edge of the worker's 150 MB budget.
+    /// 10,000 gave 26,000–27,500 events/s at 110–113 MB peak RSS and 20,000 gave
+    /// 34,800–38,700 at 137–147 MB; 25,000 gave 36,300–37,500 at 145–148 MB, no
+    /// faster and at the edge of the worker's 150 MB budget.
     public var defaultBatchMaxEvents: Int { 20_000 }
     /// 8,192 KiB, half the default: a batch here holds far more than its events
     /// (subjects, active alerts, every change and its document), so the worker's
