@@ -215,7 +215,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProjectionKitTests",
-            dependencies: ["ProjectionKit", "Events"],
+            dependencies: ["ProjectionKit", "Events", "Kafka"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

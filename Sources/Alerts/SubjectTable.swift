@@ -1,6 +1,6 @@
 /// The subjects of one batch, found by key and changed in place.
 ///
-/// The values sit in an array of exactly their number, not in a dictionary: a
+/// The values sit in an array with a little room to spare, not in a dictionary: a
 /// subject is a large value, and a dictionary would reserve its size for every
 /// empty bucket as well (a batch holds thousands of subjects).
 struct SubjectTable {
@@ -15,13 +15,14 @@ struct SubjectTable {
     /// twice the batch's subjects (about 6 MB more with 7,000).
     private static let slack = 256
 
-    /// A table of `subjects`.
-    init(_ subjects: [AlertSubject]) {
-        values = subjects
-        values.reserveCapacity(subjects.count + Self.slack)
-        touched = Array(repeating: false, count: subjects.count)
-        positions.reserveCapacity(subjects.count)
-        for (position, subject) in subjects.enumerated() { positions[subject.key] = position }
+    /// A table of `subjects`, taking their array over (so reserving room does not
+    /// copy it).
+    init(_ subjects: consuming [AlertSubject]) {
+        values = consume subjects
+        values.reserveCapacity(values.count + Self.slack)
+        touched = Array(repeating: false, count: values.count)
+        positions.reserveCapacity(values.count)
+        for position in values.indices { positions[values[position].key] = position }
     }
 
     /// The keys of the subjects ``update(_:_:)`` ran on, sorted.

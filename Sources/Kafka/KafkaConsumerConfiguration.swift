@@ -36,9 +36,12 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var offsetReset: OffsetReset = .earliest
     /// `queued.max.messages.kbytes`: prefetch bound per consumer. Default 16,384 KiB.
     public var maxPrefetchKilobytes: Int = 16_384
-    /// `fetch.error.backoff.ms`: how long a partition's fetcher waits after an
-    /// error — including, in librdkafka 2.0, a full prefetch queue. Default 50 ms
-    /// (librdkafka's 500 ms idles a consumer whose prefetch bound is small).
+    /// `fetch.error.backoff.ms`: how long a partition's fetcher waits after a
+    /// fetch error. Default 50 ms (librdkafka's 500 ms idles a consumer after every
+    /// error). It does not cover a full prefetch queue: librdkafka 2.0.2 then stops
+    /// fetching until a broker thread wakes up, up to a second later (see the
+    /// module's "librdkafka 2.0.2 defects" notes), so size ``maxPrefetchKilobytes``
+    /// to hold about a second of the consumer's rate.
     public var fetchBackoff: Duration = .milliseconds(50)
     /// `partition.assignment.strategy`. Default `cooperative-sticky`.
     public var assignmentStrategy: String = "cooperative-sticky"

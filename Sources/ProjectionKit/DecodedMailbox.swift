@@ -10,10 +10,15 @@ import Synchronization
 /// never pile up behind a whole batch: besides the batch being applied, at most
 /// one batch of decoded records (plus one chunk) waits in memory.
 ///
-/// Order is kept: records decoded after an assignment, a revocation or a tick
-/// stay behind it. Back-pressure: ``send(_:)`` of records returns only once fewer
-/// than `maxRecords` records wait. A tick is not queued behind another tick.
-/// One task sends records; any task may send the other events.
+/// Order is kept: records decoded after an assignment or a revocation stay behind
+/// it. A tick keeps no place: it waits as one pending flag and is handed over when
+/// nothing else waits (the tick uses the wall clock and runs only once the worker
+/// has caught up, so where it falls among records does not matter), and it never
+/// splits the batch gathering. Back-pressure: ``send(_:)`` of records returns only
+/// once fewer than `maxRecords` records wait.
+///
+/// One task sends records and one task (the batch loop) takes events; any task
+/// may send the other events.
 final class DecodedMailbox: Sendable {
     private struct State {
         /// Events ready to take, before ``open``.
@@ -22,6 +27,8 @@ final class DecodedMailbox: Sendable {
         var open: [DecodedRecord] = []
         /// Records waiting in ``closed`` and ``open``.
         var records = 0
+        /// A tick was sent and not taken yet.
+        var tickPending = false
         var finished = false
         var receiver: CheckedContinuation<DecodedEvent?, Never>?
         var sender: CheckedContinuation<Void, Never>?
@@ -32,11 +39,15 @@ final class DecodedMailbox: Sendable {
                 if case .records(let batch) = event { records -= batch.count }
                 return event
             }
-            guard !open.isEmpty else { return nil }
-            let batch = open
-            open = []
-            records -= batch.count
-            return .records(batch)
+            if !open.isEmpty {
+                let batch = open
+                open = []
+                records -= batch.count
+                return .records(batch)
+            }
+            guard tickPending else { return nil }
+            tickPending = false
+            return .tick
         }
 
         mutating func closeOpen() {
@@ -59,6 +70,7 @@ final class DecodedMailbox: Sendable {
     /// room after queuing: this returns once fewer than `maxRecords` records wait,
     /// or the mailbox is finished, or the sending task is cancelled.
     func send(_ event: DecodedEvent) async {
+        if case .records(let batch) = event, batch.isEmpty { return }
         let receiver = state.withLock { state -> CheckedContinuation<DecodedEvent?, Never>? in
             guard !state.finished else { return nil }
             if let receiver = state.receiver {
@@ -67,14 +79,11 @@ final class DecodedMailbox: Sendable {
             }
             switch event {
             case .records(let batch):
-                guard !batch.isEmpty else { return nil }
                 if state.open.count + batch.count > maxRecords { state.closeOpen() }
                 if state.open.isEmpty { state.open = batch } else { state.open.append(contentsOf: batch) }
                 state.records += batch.count
             case .tick:
-                if state.open.isEmpty, case .tick? = state.closed.last { return nil }
-                state.closeOpen()
-                state.closed.append(event)
+                state.tickPending = true
             case .assigned, .revoked:
                 state.closeOpen()
                 state.closed.append(event)
@@ -90,6 +99,7 @@ final class DecodedMailbox: Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let wait = state.withLock { state -> Bool in
                     guard !state.finished, state.records >= maxRecords, !Task.isCancelled else { return false }
+                    precondition(state.sender == nil, "DecodedMailbox: one task sends records")
                     state.sender = continuation
                     return true
                 }
@@ -103,9 +113,9 @@ final class DecodedMailbox: Sendable {
         }
     }
 
-    /// The next event: everything gathered so far if records wait, else the first
-    /// event queued, else the next one sent. Nil once finished and empty, or when
-    /// the receiving task is cancelled.
+    /// The next event: the first assignment, revocation or closed batch queued,
+    /// else every record gathered so far, else a pending tick, else the next event
+    /// sent. Nil once finished and empty, or when the receiving task is cancelled.
     func next() async -> DecodedEvent? {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<DecodedEvent?, Never>) in
@@ -119,6 +129,7 @@ final class DecodedMailbox: Sendable {
                         return (event, false, sender)
                     }
                     guard !state.finished, !Task.isCancelled else { return (nil, false, nil) }
+                    precondition(state.receiver == nil, "DecodedMailbox: one task takes events")
                     state.receiver = continuation
                     return (nil, true, nil)
                 }
@@ -132,6 +143,11 @@ final class DecodedMailbox: Sendable {
             }?.resume(returning: nil)
         }
     }
+
+    /// Whether the loop waits in ``next()`` (for tests).
+    var hasWaitingReceiver: Bool { state.withLock { $0.receiver != nil } }
+    /// Whether a sender of records waits for room (for tests).
+    var hasWaitingSender: Bool { state.withLock { $0.sender != nil } }
 
     /// Ends the mailbox: waiting senders return, the loop takes what is queued and
     /// then gets nil.

@@ -1,9 +1,10 @@
 import Events
 import Synchronization
 import Testing
+@testable import Kafka
 @testable import ProjectionKit
 
-@Suite("Decoded mailbox")
+@Suite("Decoded mailbox", .timeLimit(.minutes(1)))
 struct DecodedMailboxTests {
     /// `count` records of partition 0 from `offset` on.
     static func records(_ offset: Int64, _ count: Int) -> DecodedEvent {
@@ -23,45 +24,66 @@ struct DecodedMailboxTests {
         }
     }
 
+    /// Waits until `condition` holds (a task has reached the state a test needs).
+    static func eventually(_ condition: () -> Bool) async throws {
+        while !condition() { try await Task.sleep(for: .milliseconds(5)) }
+    }
+
     @Test("records sent while the loop is busy gather into one batch, up to the limit, in order")
-    func gathersUpToTheLimit() async {
+    func gathersUpToTheLimit() async throws {
         let mailbox = DecodedMailbox(maxRecords: 10)
         await mailbox.send(Self.records(0, 4))
         await mailbox.send(Self.records(4, 4))
         // 8 + 4 would pass the limit: these start the next batch, and with 12
         // records waiting the sender waits for the loop.
         let sender = Task { await mailbox.send(Self.records(8, 4)) }
-        try? await Task.sleep(for: .milliseconds(50))
+        try await Self.eventually { mailbox.hasWaitingSender }
         #expect(Self.describe(await mailbox.next()) == "records 0..<8")
         #expect(Self.describe(await mailbox.next()) == "records 8..<12")
         await sender.value
     }
 
     @Test("a delivery sent while the loop waits is handed over at once")
-    func waitingLoopGetsDeliveryAtOnce() async {
+    func waitingLoopGetsDeliveryAtOnce() async throws {
         let mailbox = DecodedMailbox(maxRecords: 1000)
-        async let taken = mailbox.next()
-        // Give the receiver time to wait; the delivery must not wait for more.
-        try? await Task.sleep(for: .milliseconds(50))
+        let taken = Task { await mailbox.next() }
+        try await Self.eventually { mailbox.hasWaitingReceiver }
         await mailbox.send(Self.records(0, 3))
         await mailbox.send(Self.records(3, 3))
-        #expect(Self.describe(await taken) == "records 0..<3")
+        #expect(Self.describe(await taken.value) == "records 0..<3")
         #expect(Self.describe(await mailbox.next()) == "records 3..<6")
     }
 
-    @Test("ticks, assignments and revocations keep their place between records; ticks do not pile up")
-    func orderAndTicks() async {
+    @Test("assignments and revocations keep their place between records")
+    func assignmentsKeepTheirPlace() async {
+        let mailbox = DecodedMailbox(maxRecords: 100)
+        let partition = KafkaTopicPartition(topic: "t", partition: 0)
+        await mailbox.send(Self.records(0, 2))
+        await mailbox.send(.revoked(KafkaRevocation(partitions: [partition], lost: false)))
+        await mailbox.send(Self.records(2, 2))
+        await mailbox.send(.assigned(KafkaAssignment(partitions: [partition])))
+        await mailbox.send(Self.records(4, 2))
+        var seen: [String] = []
+        for _ in 0..<5 { seen.append(Self.describe(await mailbox.next())) }
+        #expect(seen == ["records 0..<2", "revoked", "records 2..<4", "assigned", "records 4..<6"])
+    }
+
+    @Test("ticks neither split the batch gathering nor pile up; a tick comes once nothing else waits")
+    func ticks() async throws {
         let mailbox = DecodedMailbox(maxRecords: 100)
         await mailbox.send(Self.records(0, 2))
         await mailbox.send(.tick)
         await mailbox.send(.tick)
         await mailbox.send(Self.records(2, 2))
         await mailbox.send(.tick)
-        await mailbox.send(Self.records(4, 2))
-        await mailbox.send(Self.records(6, 2))
-        var seen: [String] = []
-        for _ in 0..<5 { seen.append(Self.describe(await mailbox.next())) }
-        #expect(seen == ["records 0..<2", "tick", "records 2..<4", "tick", "records 4..<8"])
+        await mailbox.send(Self.records(4, 4))
+        #expect(Self.describe(await mailbox.next()) == "records 0..<8")
+        #expect(Self.describe(await mailbox.next()) == "tick")
+        // Nothing waits now: the loop waits for the next event.
+        let taken = Task { await mailbox.next() }
+        try await Self.eventually { mailbox.hasWaitingReceiver }
+        await mailbox.send(.tick)
+        #expect(Self.describe(await taken.value) == "tick")
     }
 
     @Test("a sender waits while a full batch waits, and goes on once the loop takes it")
@@ -72,7 +94,7 @@ struct DecodedMailboxTests {
             await mailbox.send(Self.records(0, 5))
             returned.store(true, ordering: .sequentiallyConsistent)
         }
-        try await Task.sleep(for: .milliseconds(100))
+        try await Self.eventually { mailbox.hasWaitingSender }
         let returnedEarly = returned.load(ordering: .sequentiallyConsistent)
         #expect(!returnedEarly, "five records wait: the sender must wait for room")
         #expect(Self.describe(await mailbox.next()) == "records 0..<5")
@@ -85,7 +107,7 @@ struct DecodedMailboxTests {
     func finish() async throws {
         let mailbox = DecodedMailbox(maxRecords: 2)
         let sender = Task { await mailbox.send(Self.records(0, 3)) }
-        try await Task.sleep(for: .milliseconds(50))
+        try await Self.eventually { mailbox.hasWaitingSender }
         mailbox.finish()
         await sender.value
         #expect(Self.describe(await mailbox.next()) == "records 0..<3")
@@ -94,11 +116,31 @@ struct DecodedMailboxTests {
         #expect(Self.describe(await mailbox.next()) == "end", "nothing is queued after the end")
     }
 
+    @Test("finishing ends a waiting loop")
+    func finishEndsWaitingLoop() async throws {
+        let mailbox = DecodedMailbox(maxRecords: 10)
+        let taken = Task { await mailbox.next() }
+        try await Self.eventually { mailbox.hasWaitingReceiver }
+        mailbox.finish()
+        #expect(Self.describe(await taken.value) == "end")
+    }
+
+    @Test("a sender waiting for room that is cancelled returns; its records stay queued")
+    func cancelledSender() async throws {
+        let mailbox = DecodedMailbox(maxRecords: 2)
+        let sender = Task { await mailbox.send(Self.records(0, 2)) }
+        try await Self.eventually { mailbox.hasWaitingSender }
+        sender.cancel()
+        await sender.value
+        #expect(!mailbox.hasWaitingSender)
+        #expect(Self.describe(await mailbox.next()) == "records 0..<2")
+    }
+
     @Test("a waiting loop that is cancelled gets nil")
     func cancelledReceiver() async throws {
         let mailbox = DecodedMailbox(maxRecords: 10)
         let receiver = Task { await mailbox.next() }
-        try await Task.sleep(for: .milliseconds(50))
+        try await Self.eventually { mailbox.hasWaitingReceiver }
         receiver.cancel()
         #expect(Self.describe(await receiver.value) == "end")
         // The mailbox still works for the next receiver.
