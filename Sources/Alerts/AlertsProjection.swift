@@ -52,14 +52,15 @@ public struct AlertsProjection: Projection {
     public var migrations: [Migration] { AlertsStore.migrations }
     /// Once a second.
     public var tickInterval: Duration? { .seconds(1) }
-    /// 20,000 events. Each batch locks, loads and writes every subject it touched
+    /// 15,000 events. Each batch locks, loads and writes every subject it touched
     /// (with 7,000 subjects, a 10,000-event batch touches about 5,000, a
-    /// 25,000-event one nearly all), so larger batches write each subject for more
+    /// 20,000-event one nearly all), so larger batches write each subject for more
     /// events. In `iomt bench projection --projection alerts` (prefetch 8,192 KiB)
-    /// 10,000 gave 26,000–27,500 events/s at 110–113 MB peak RSS and 20,000 gave
-    /// 34,800–38,700 at 137–147 MB; 25,000 gave 36,300–37,500 at 145–148 MB, no
-    /// faster and at the edge of the worker's 150 MB budget.
-    public var defaultBatchMaxEvents: Int { 20_000 }
+    /// 10,000 gave 26,000–27,500 events/s at 110–113 MB peak RSS, 15,000 gave
+    /// 29,000–32,500 at 134–139 MB, 20,000 gave 26,000–38,700 at 137–153 MB and
+    /// 25,000 36,300–37,500 at 145–148 MB: beyond 15,000 the peak RSS reaches the
+    /// worker's 150 MB budget for no clear gain on this noisy machine.
+    public var defaultBatchMaxEvents: Int { 15_000 }
     /// 8,192 KiB, half the default: a batch here holds far more than its events
     /// (subjects, active alerts, every change and its document), so the worker's
     /// memory budget leaves less room for prefetched messages. At 4,096 the
