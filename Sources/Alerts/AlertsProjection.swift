@@ -56,17 +56,19 @@ public struct AlertsProjection: Projection {
     /// (with 7,000 subjects, a 10,000-event batch touches about 5,000, a
     /// 20,000-event one nearly all), so larger batches write each subject for more
     /// events. In `iomt bench projection --projection alerts` (prefetch 8,192 KiB)
-    /// 10,000 gave 26,000–27,500 events/s at 110–113 MB peak RSS, 15,000 gave
-    /// 29,000–32,500 at 134–139 MB, 20,000 gave 26,000–38,700 at 137–153 MB and
-    /// 25,000 36,300–37,500 at 145–148 MB: beyond 15,000 the peak RSS reaches the
-    /// worker's 150 MB budget for no clear gain on this noisy machine.
+    /// 15,000 gave 26,600–32,500 events/s at 134–139 MB peak RSS, 20,000 gave
+    /// 26,400–38,700 at 137–153 MB and 25,000 36,300–37,500 at 145–148 MB: beyond
+    /// 15,000 the peak RSS reaches the worker's 150 MB budget for no clear gain on
+    /// this noisy machine. (10,000, at a 4,096 KiB prefetch, gave 26,000–27,500 at
+    /// 110–113 MB.)
     public var defaultBatchMaxEvents: Int { 15_000 }
     /// 8,192 KiB, half the default: a batch here holds far more than its events
     /// (subjects, active alerts, every change and its document), so the worker's
     /// memory budget leaves less room for prefetched messages. At 4,096 the
     /// fetch stalls of librdkafka 2.0.2 (see ``Projection/defaultPrefetchKilobytes``)
-    /// starved 25,000-event batches (30,000 events/s, against 42,000 at 8,192);
-    /// at 16,384 the peak RSS was 195 MB.
+    /// starved 25,000-event batches (30,000 events/s, against 42,000–45,000 at
+    /// 8,192); at 16,384 the peak RSS was 195 MB (measured before events were made
+    /// smaller in memory).
     public var defaultPrefetchKilobytes: Int { 8192 }
 
     /// The outbox relay, unless `ALERTS_RELAY=off` (a second worker set on the same
@@ -197,7 +199,6 @@ public struct AlertsProjection: Projection {
     /// Writes the touched subjects and the changes, one statement building while
     /// the previous one executes, then remembers the subjects in the cache.
     private func save(_ keys: [String], subjects: SubjectTable, alerts: [String: AlertRecord], changes: [AlertRecord], context: ProjectionContext) async throws {
-        let touched = Set(keys)
         let version = VersionedRowCache<AlertSubject>.newVersion()
         try await context.pipelined { send in
             // `alerts` is keyed by alert id and a subject's tracks name only its
@@ -205,7 +206,7 @@ public struct AlertsProjection: Projection {
             try await AlertsStore.write(subjects: keys, in: subjects, version: version, nextDue: { engine.nextDue($0, alerts: alerts) }, to: send)
             try await AlertsStore.write(changes: changes, to: send)
         }
-        cache.store(subjects.values.lazy.filter { touched.contains($0.key) }.map { (key: $0.key, value: $0) }, version: version)
+        cache.store(keys.compactMap { key in subjects[key].map { (key: key, value: $0) } }, version: version)
     }
 
     private func assignments(in subjects: SubjectTable) -> [String: DeviceAssignmentRecord] {

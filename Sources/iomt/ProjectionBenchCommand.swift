@@ -115,7 +115,8 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
     private func consumeAndDecode(bootstrap: String, topics: [EventTopic], expected: Int, logger: Logger) async throws -> Double {
         // The same Kafka settings as the worker gets (its environment over the dev
         // broker's consumer settings), so the two passes fetch alike.
-        let settings = try KafkaSettings(environment: ServiceEnvironment(variables: Self.workerKafkaEnvironment(bootstrap: bootstrap)))
+        let variables = ProcessInfo.processInfo.environment.merging(Self.workerKafkaEnvironment(bootstrap: bootstrap)) { _, new in new }
+        let settings = try KafkaSettings(environment: ServiceEnvironment(variables: variables))
         var configuration = settings.consumerConfiguration(clientID: "iomt-bench-decode", groupID: "iomt-bench-decode-\(UUID())", topics: topics.map(\.name))
         configuration.maxBatchSize = 2000
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
@@ -140,12 +141,11 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         return Double(count) / seconds
     }
 
-    /// The Kafka variables of the worker: this process's environment, the bench
-    /// broker's address and the dev broker's consumer settings (a 10 ms fetch wait,
-    /// as `iomt dev` gives its workers, unless a fetch wait is set).
+    /// The Kafka variables the worker gets over this process's environment: the
+    /// bench broker's address and the dev broker's consumer settings (a 10 ms fetch
+    /// wait, as `iomt dev` gives its workers, unless a fetch wait is set).
     static func workerKafkaEnvironment(bootstrap: String) -> [String: String] {
-        ProcessInfo.processInfo.environment.merging(["KAFKA_BROKERS": bootstrap]) { _, new in new }
-            .merging(DevBroker.consumerEnvironment()) { current, _ in current }
+        DevBroker.consumerEnvironment().merging(["KAFKA_BROKERS": bootstrap]) { _, new in new }
     }
 
     private struct WorkerResult {

@@ -29,6 +29,20 @@ struct DecodedMailboxTests {
         while !condition() { try await Task.sleep(for: .milliseconds(5)) }
     }
 
+    /// A task sending `records`, once it waits for room.
+    static func waitingSender(_ mailbox: DecodedMailbox, _ records: DecodedEvent) async throws -> Task<Void, Never> {
+        let sender = Task { await mailbox.send(records) }
+        try await eventually { mailbox.hasWaitingSender }
+        return sender
+    }
+
+    /// A task taking the next event, once it waits for one.
+    static func waitingReceiver(_ mailbox: DecodedMailbox) async throws -> Task<DecodedEvent?, Never> {
+        let receiver = Task { await mailbox.next() }
+        try await eventually { mailbox.hasWaitingReceiver }
+        return receiver
+    }
+
     @Test("records sent while the loop is busy gather into one batch, up to the limit, in order")
     func gathersUpToTheLimit() async throws {
         let mailbox = DecodedMailbox(maxRecords: 10)
@@ -36,8 +50,7 @@ struct DecodedMailboxTests {
         await mailbox.send(Self.records(4, 4))
         // 8 + 4 would pass the limit: these start the next batch, and with 12
         // records waiting the sender waits for the loop.
-        let sender = Task { await mailbox.send(Self.records(8, 4)) }
-        try await Self.eventually { mailbox.hasWaitingSender }
+        let sender = try await Self.waitingSender(mailbox, Self.records(8, 4))
         #expect(Self.describe(await mailbox.next()) == "records 0..<8")
         #expect(Self.describe(await mailbox.next()) == "records 8..<12")
         await sender.value
@@ -46,8 +59,7 @@ struct DecodedMailboxTests {
     @Test("a delivery sent while the loop waits is handed over at once")
     func waitingLoopGetsDeliveryAtOnce() async throws {
         let mailbox = DecodedMailbox(maxRecords: 1000)
-        let taken = Task { await mailbox.next() }
-        try await Self.eventually { mailbox.hasWaitingReceiver }
+        let taken = try await Self.waitingReceiver(mailbox)
         await mailbox.send(Self.records(0, 3))
         await mailbox.send(Self.records(3, 3))
         #expect(Self.describe(await taken.value) == "records 0..<3")
@@ -80,8 +92,7 @@ struct DecodedMailboxTests {
         #expect(Self.describe(await mailbox.next()) == "records 0..<8")
         #expect(Self.describe(await mailbox.next()) == "tick")
         // Nothing waits now: the loop waits for the next event.
-        let taken = Task { await mailbox.next() }
-        try await Self.eventually { mailbox.hasWaitingReceiver }
+        let taken = try await Self.waitingReceiver(mailbox)
         await mailbox.send(.tick)
         #expect(Self.describe(await taken.value) == "tick")
     }
@@ -106,8 +117,7 @@ struct DecodedMailboxTests {
     @Test("finishing releases a waiting sender, delivers what is queued, then ends")
     func finish() async throws {
         let mailbox = DecodedMailbox(maxRecords: 2)
-        let sender = Task { await mailbox.send(Self.records(0, 3)) }
-        try await Self.eventually { mailbox.hasWaitingSender }
+        let sender = try await Self.waitingSender(mailbox, Self.records(0, 3))
         mailbox.finish()
         await sender.value
         #expect(Self.describe(await mailbox.next()) == "records 0..<3")
@@ -119,8 +129,7 @@ struct DecodedMailboxTests {
     @Test("finishing ends a waiting loop")
     func finishEndsWaitingLoop() async throws {
         let mailbox = DecodedMailbox(maxRecords: 10)
-        let taken = Task { await mailbox.next() }
-        try await Self.eventually { mailbox.hasWaitingReceiver }
+        let taken = try await Self.waitingReceiver(mailbox)
         mailbox.finish()
         #expect(Self.describe(await taken.value) == "end")
     }
@@ -128,8 +137,7 @@ struct DecodedMailboxTests {
     @Test("a sender waiting for room that is cancelled returns; its records stay queued")
     func cancelledSender() async throws {
         let mailbox = DecodedMailbox(maxRecords: 2)
-        let sender = Task { await mailbox.send(Self.records(0, 2)) }
-        try await Self.eventually { mailbox.hasWaitingSender }
+        let sender = try await Self.waitingSender(mailbox, Self.records(0, 2))
         sender.cancel()
         await sender.value
         #expect(!mailbox.hasWaitingSender)
@@ -139,8 +147,7 @@ struct DecodedMailboxTests {
     @Test("a waiting loop that is cancelled gets nil")
     func cancelledReceiver() async throws {
         let mailbox = DecodedMailbox(maxRecords: 10)
-        let receiver = Task { await mailbox.next() }
-        try await Self.eventually { mailbox.hasWaitingReceiver }
+        let receiver = try await Self.waitingReceiver(mailbox)
         receiver.cancel()
         #expect(Self.describe(await receiver.value) == "end")
         // The mailbox still works for the next receiver.
