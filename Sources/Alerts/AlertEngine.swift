@@ -70,7 +70,9 @@ public struct AlertEngine: Sendable {
     func condition(_ rule: AlertRule, _ subject: AlertSubject, news2: NEWS2Score?, at now: EventTime) -> Condition {
         switch rule {
         case .news2High, .news2Medium, .news2SingleRed:
-            guard let patient = subject.patient, patient.status?.value != .discharged, let score = news2 else { return Condition(state: .cleared) }
+            // Fields are read in place: a record is large, and copying it out
+            // retains each of its references (three rules, every event).
+            guard subject.patient != nil, subject.patient?.status?.value != .discharged, let score = news2 else { return Condition(state: .cleared) }
             switch rule {
             case .news2High:
                 guard score.complete, score.total >= rules.news2HighThreshold else { return Condition(state: .cleared) }
@@ -88,18 +90,22 @@ public struct AlertEngine: Sendable {
                 return Condition(state: .holds, priority: .medium, message: singleRedMessages[red])
             }
         case .deviceAlarm:
-            guard let alarm = subject.lastAlarm else { return Condition(state: .cleared) }
-            guard now.microseconds - alarm.at.microseconds < rules.alarmWindow.microseconds else {
-                return Condition(state: .cleared, since: alarm.at.adding(rules.alarmWindow))
+            // Fields read in place: the alarm is copied only while it holds.
+            guard let at = subject.lastAlarm?.at else { return Condition(state: .cleared) }
+            guard now.microseconds - at.microseconds < rules.alarmWindow.microseconds else {
+                return Condition(state: .cleared, since: at.adding(rules.alarmWindow))
             }
-            return Condition(state: .holds, priority: alarm.value.priority, message: "\(alarm.value.code): \(alarm.value.message)")
+            guard let alarm = subject.lastAlarm?.value else { return Condition(state: .cleared) }
+            return Condition(state: .holds, priority: alarm.priority, message: "\(alarm.code): \(alarm.message)")
         case .deviceOffline:
-            guard let device = subject.device, let lastSeen = device.lastSeenAt, isActive(device) else { return Condition(state: .cleared) }
-            let limit = Int64(rules.offlineIntervals * device.heartbeatIntervalSeconds) * 1_000_000
+            guard let lastSeen = subject.device?.lastSeenAt, let heartbeat = subject.device?.heartbeatIntervalSeconds, isActive(subject) else {
+                return Condition(state: .cleared)
+            }
+            let limit = Int64(rules.offlineIntervals * heartbeat) * 1_000_000
             guard now.microseconds - lastSeen.microseconds > limit else { return Condition(state: .cleared) }
-            let assigned = (device.assignment?.value ?? nil) != nil
+            let assigned = (subject.device?.assignment?.value ?? nil) != nil
             return Condition(state: .holds, priority: assigned ? .medium : .low,
-                             message: "no event for \(rules.offlineIntervals) heartbeat intervals (\(rules.offlineIntervals * device.heartbeatIntervalSeconds) s)",
+                             message: "no event for \(rules.offlineIntervals) heartbeat intervals (\(rules.offlineIntervals * heartbeat) s)",
                              since: lastSeen.adding(.microseconds(limit)))
         case .batteryLow:
             guard let battery = subject.device?.battery?.value else { return Condition(state: .cleared) }
@@ -111,8 +117,9 @@ public struct AlertEngine: Sendable {
         }
     }
 
-    func isActive(_ device: DeviceRecord) -> Bool {
-        switch device.condition?.value.status {
+    /// False for a retired device or one in maintenance.
+    func isActive(_ subject: AlertSubject) -> Bool {
+        switch subject.device?.condition?.value.status {
         case .retired, .maintenance: false
         default: true
         }
@@ -131,6 +138,7 @@ public struct AlertEngine: Sendable {
             var track = subject.tracks[rule] ?? RuleTrack()
             let condition = timing.enabled ? condition(rule, subject, news2: news2, at: now) : Condition(state: .cleared)
             if let id = track.alertId, var alert = alerts[id], alert.isActive {
+                let version = alert.snapshot.version
                 func record(_ at: EventTime) {
                     alert.snapshot.version += 1
                     alert.snapshot.updatedAt = max(alert.snapshot.updatedAt, at)
@@ -144,12 +152,12 @@ public struct AlertEngine: Sendable {
                         alert.snapshot.occurrences += 1
                         record(now)
                     }
-                    if rule == .deviceAlarm, let alarm = subject.lastAlarm, alarm.at > (track.lastOccurrence ?? alarm.at) {
-                        track.lastOccurrence = alarm.at
+                    if rule == .deviceAlarm, let alarmAt = subject.lastAlarm?.at, alarmAt > (track.lastOccurrence ?? alarmAt) {
+                        track.lastOccurrence = alarmAt
                         alert.snapshot.occurrences += 1
-                        alert.snapshot.priority = max(alert.snapshot.priority, alarm.value.priority)
+                        alert.snapshot.priority = max(alert.snapshot.priority, subject.lastAlarm?.value.priority ?? alert.snapshot.priority)
                         alert.snapshot.message = condition.message
-                        record(alarm.at)
+                        record(alarmAt)
                     } else if rule != .deviceAlarm, condition.priority != alert.snapshot.priority || condition.message != alert.snapshot.message {
                         alert.snapshot.priority = condition.priority
                         alert.snapshot.message = condition.message
@@ -177,7 +185,8 @@ public struct AlertEngine: Sendable {
                     record(resolution)
                     track = RuleTrack(opened: track.opened)
                 }
-                alerts[id] = alert
+                // Every change records a version.
+                if alert.snapshot.version != version { alerts[id] = alert }
             } else {
                 track.alertId = nil
                 track.clearSince = nil
@@ -251,10 +260,10 @@ public struct AlertEngine: Sendable {
                 consider(alert.snapshot.openedAt.adding(timeout * (alert.snapshot.escalationLevel + 1)))
             }
         }
-        if let device = subject.device, let lastSeen = device.lastSeenAt, isActive(device), rules.deviceOffline.enabled {
-            consider(lastSeen.adding(.seconds(rules.offlineIntervals * device.heartbeatIntervalSeconds)).adding(.microseconds(1)))
+        if let lastSeen = subject.device?.lastSeenAt, let heartbeat = subject.device?.heartbeatIntervalSeconds, isActive(subject), rules.deviceOffline.enabled {
+            consider(lastSeen.adding(.seconds(rules.offlineIntervals * heartbeat)).adding(.microseconds(1)))
         }
-        if let alarm = subject.lastAlarm { consider(alarm.at.adding(rules.alarmWindow)) }
+        if let alarmAt = subject.lastAlarm?.at { consider(alarmAt.adding(rules.alarmWindow)) }
         return next
     }
 }

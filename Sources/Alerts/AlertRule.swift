@@ -13,6 +13,25 @@ public enum AlertRule: String, Sendable, CaseIterable, Hashable, Comparable {
     /// Battery low.
     case batteryLow = "device.battery-low"
 
+    /// Hashes the case, not its raw value: rules key each subject's tracks, which
+    /// are read and written for every rule on every event.
+    public func hash(into hasher: inout Hasher) { hasher.combine(ordinal) }
+
+    /// The same case.
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.ordinal == rhs.ordinal }
+
+    /// The case's position in ``allCases``.
+    var ordinal: Int {
+        switch self {
+        case .news2High: 0
+        case .news2Medium: 1
+        case .news2SingleRed: 2
+        case .deviceAlarm: 3
+        case .deviceOffline: 4
+        case .batteryLow: 5
+        }
+    }
+
     /// Orders by raw value.
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 

@@ -25,22 +25,108 @@ public struct RuleTrack: Sendable, Equatable {
     var isEmpty: Bool { pendingSince == nil && clearSince == nil && alertId == nil && lastOccurrence == nil && opened == 0 }
 }
 
+/// Where each rule stands for one subject, by rule: a slot per rule rather than
+/// a dictionary, since every rule's track is read and written on every event.
+public struct RuleTracks: Sendable, Equatable, Sequence {
+    private var slots: [RuleTrack?] = []
+
+    /// No rule has a track.
+    public init() {}
+
+    /// The track of `rule`, if it has one.
+    public subscript(rule: AlertRule) -> RuleTrack? {
+        get { slots.indices.contains(rule.ordinal) ? slots[rule.ordinal] : nil }
+        set {
+            if slots.isEmpty {
+                guard newValue != nil else { return }
+                slots = Array(repeating: nil, count: AlertRule.allCases.count)
+            }
+            slots[rule.ordinal] = newValue
+        }
+    }
+
+    /// True when no rule has a track.
+    public var isEmpty: Bool { slots.allSatisfy { $0 == nil } }
+
+    /// The rules with a track and their tracks, in case order.
+    public func makeIterator() -> some IteratorProtocol<(key: AlertRule, value: RuleTrack)> {
+        zip(AlertRule.allCases, slots).lazy.compactMap { rule, track in track.map { (key: rule, value: $0) } }.makeIterator()
+    }
+
+    /// The same tracks.
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        AlertRule.allCases.allSatisfy { lhs[$0] == rhs[$0] }
+    }
+}
+
 /// A patient or device as the alerts worker sees it: the minimal state its rules
 /// need (kept in the alerts schema; no other projection's tables are read) and
 /// where each rule stands.
+///
+/// A value type whose state sits in one shared, copy-on-write box: a batch copies
+/// its subjects several times (out of the cache, into the table it changes, back
+/// into the cache, into the statements), and a subject's state is about 850 bytes
+/// holding some twenty references, so an inline copy meant moving those bytes and
+/// retaining every reference. Now a copy is a key and one reference, and a change
+/// copies the box only while another copy shares it.
 public struct AlertSubject: Sendable, Equatable {
     /// `patient:<id>` or `device:<id>`.
     public var key: String
+    private var storage: Storage
+
+    private final class Storage: @unchecked Sendable {
+        // @unchecked: changed only through `AlertSubject`'s accessors, and only
+        // while uniquely referenced (copy on write).
+        var patient: PatientRecord?
+        var device: DeviceRecord?
+        var lastAlarm: Stamped<DeviceAlarm>?
+        var tracks = RuleTracks()
+        var clock: EventTime?
+
+        init() {}
+
+        init(copying other: Storage) {
+            patient = other.patient
+            device = other.device
+            lastAlarm = other.lastAlarm
+            tracks = other.tracks
+            clock = other.clock
+        }
+    }
+
+    /// The box, made unique first (copy on write).
+    private var unique: Storage {
+        mutating get {
+            if !isKnownUniquelyReferenced(&storage) { storage = Storage(copying: storage) }
+            return storage
+        }
+    }
+
     /// NEWS2 inputs, admission and facility (patients).
-    public var patient: PatientRecord?
+    public var patient: PatientRecord? {
+        _read { yield storage.patient }
+        _modify { yield &unique.patient }
+    }
     /// Last seen, heartbeat interval, battery, status, assignment (devices).
-    public var device: DeviceRecord?
+    public var device: DeviceRecord? {
+        _read { yield storage.device }
+        _modify { yield &unique.device }
+    }
     /// The newest alarm (devices).
-    public var lastAlarm: Stamped<DeviceAlarm>?
+    public var lastAlarm: Stamped<DeviceAlarm>? {
+        _read { yield storage.lastAlarm }
+        _modify { yield &unique.lastAlarm }
+    }
     /// Rule state.
-    public var tracks: [AlertRule: RuleTrack] = [:]
+    public var tracks: RuleTracks {
+        _read { yield storage.tracks }
+        _modify { yield &unique.tracks }
+    }
     /// The newest time the rules were evaluated at.
-    public var clock: EventTime?
+    public var clock: EventTime? {
+        _read { yield storage.clock }
+        _modify { yield &unique.clock }
+    }
 
     /// The key of a patient subject.
     public static func patientKey(_ id: String) -> String { "patient:" + id }
@@ -50,8 +136,17 @@ public struct AlertSubject: Sendable, Equatable {
     /// An empty subject for `key`.
     public init(key: String) {
         self.key = key
-        if key.hasPrefix("patient:") { patient = PatientRecord(patientId: String(key.dropFirst(8))) }
-        if key.hasPrefix("device:") { device = DeviceRecord(deviceId: String(key.dropFirst(7))) }
+        storage = Storage()
+        if key.hasPrefix("patient:") { storage.patient = PatientRecord(patientId: String(key.dropFirst(8))) }
+        if key.hasPrefix("device:") { storage.device = DeviceRecord(deviceId: String(key.dropFirst(7))) }
+    }
+
+    /// The same key and state.
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.key == rhs.key && (lhs.storage === rhs.storage || (
+            lhs.patient == rhs.patient && lhs.device == rhs.device && lhs.lastAlarm == rhs.lastAlarm
+                && lhs.tracks == rhs.tracks && lhs.clock == rhs.clock
+        ))
     }
 
     /// The rules that apply to this subject.

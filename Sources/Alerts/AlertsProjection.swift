@@ -26,9 +26,13 @@ import ServiceSupport
 public struct AlertsProjection: Projection {
     /// The rules.
     public let engine: AlertEngine
-    /// Subjects this worker wrote, so a batch parses only the ones another worker
-    /// changed since.
-    private let cache = VersionedRowCache<AlertSubject>()
+    /// Subjects this worker wrote, with their active alerts, so a batch parses
+    /// only the ones another worker changed since, and evaluates from them while
+    /// their locks are taken.
+    private let cache = VersionedRowCache<KnownSubject>()
+    /// Whether to evaluate from the cache before the versions are known, and how
+    /// often that evaluation was kept.
+    let optimism = Optimism()
 
     /// A projection with `rules` (the defaults of DOMAIN.md unless configured).
     public init(rules: AlertRules = AlertRules()) {
@@ -79,39 +83,97 @@ public struct AlertsProjection: Projection {
     }
 
     /// Applies a batch: events fold into their subjects, rules are evaluated at
-    /// each event's time, acknowledgements change their alerts.
+    /// each event's time, acknowledgements change their alerts. See
+    /// ``apply(_:prepared:in:)``.
     public func apply(_ batch: [ProjectedEvent], in context: ProjectionContext) async throws {
-        var devices = Set<String>()
-        var patients = Set<String>()
-        var acknowledgements: [String] = []
-        for projected in batch {
-            let payload = projected.event.payload
-            if let device = payload.deviceId { devices.insert(device) }
-            switch payload {
-            case .vitalsObserved(let data): if let patient = data.patientId { patients.insert(patient) }
-            case .deviceAssigned(let data), .deviceUnassigned(let data): patients.insert(data.patientId)
-            case .patientAdmitted(let data), .patientTransferred(let data): patients.insert(data.patientId)
-            case .patientDischarged(let data): patients.insert(data.patientId)
-            case .patientAssessed(let data): patients.insert(data.patientId)
-            case .alertAcknowledged(let data): acknowledgements.append(data.alertId)
-            default: break
-            }
+        try await apply(batch, prepared: nil, in: context)
+    }
+
+    /// True: batches are evaluated ahead (``prepare(_:)``).
+    public var preparesAhead: Bool { true }
+
+    /// Evaluates a batch from the subjects this worker last wrote (the cache holds
+    /// them with their active alerts), builds its statements, and remembers its
+    /// subjects in the cache under the row version those statements write, all
+    /// before its transaction and possibly while the previous batch is still
+    /// being written (from what that batch left in the cache). Nothing when a
+    /// subject is not cached, or the batch acknowledges alerts (finding their
+    /// subjects needs the database).
+    ///
+    /// Remembered before they are written: if the batch is not applied from this
+    /// (another worker wrote some of its subjects) or its transaction rolls back,
+    /// PostgreSQL never holds that version, so nothing is kept from those entries.
+    public func prepare(_ events: [ProjectedEvent]) async -> (any Sendable)? {
+        let scope = BatchScope(events)
+        guard scope.acknowledgements.isEmpty, optimism.shouldTry(),
+              var known = knownState(of: scope.keys, batch: events)
+        else { return nil }
+        let (subjects, alerts) = known.take()
+        // Every subject has a row (it is cached, and its row version is checked
+        // before these statements run), and so has every alert it had.
+        let existing = Set(alerts.keys)
+        let evaluation = Evaluation(batch: events, subjects: SubjectTable(consume subjects), alerts: alerts, engine: engine)
+        // The statements update rows: a subject the evaluation had to create
+        // (none should be) has none, so such a batch is applied from the store.
+        guard evaluation.subjects.values.count == known.keys.count else { return nil }
+        let version = VersionedRowCache<KnownSubject>.newVersion()
+        var statements: [PostgresQuery] = []
+        do {
+            try await write(evaluation, version: version, existingAlerts: existing) { statements.append($0) }
+        } catch {
+            return nil  // appending does not throw
         }
-        let acknowledged = try await AlertsStore.lookUp(acknowledgements, context: context)
-        var keys = Set(devices.map(AlertSubject.deviceKey)).union(patients.map(AlertSubject.patientKey)).union(acknowledged.values.map(\.subjectKey))
+        remember(evaluation, version: version)
+        return PreparedBatch(keys: known.keys, versions: known.versions, deadLetters: evaluation.deadLetters, statements: statements)
+    }
+
+    /// Applies a batch. Prepared from the cache (by ``prepare(_:)``, ahead or
+    /// now), its statements run if, under the subjects' locks, every subject still
+    /// has the row version it was evaluated from. Otherwise (another worker wrote
+    /// some of them, or the cache lacks some) the subjects and their active alerts
+    /// are loaded and the batch is evaluated from them.
+    public func apply(_ events: [ProjectedEvent], prepared: (any Sendable)?, in context: ProjectionContext) async throws {
+        var evaluated = prepared as? PreparedBatch
+        if evaluated == nil { evaluated = await prepare(events) as? PreparedBatch }
+        if let prepared = evaluated {
+            try await AlertsStore.lock(prepared.keys, context: context)
+            if try await AlertsStore.versions(prepared.keys, context: context) == prepared.versions {
+                optimism.record(hit: true)
+                context.evaluationFinished()
+                for (event, reason) in prepared.deadLetters { context.deadLetter(event, reason: reason) }
+                for statement in prepared.statements { try await context.query(statement) }
+                return
+            }
+            optimism.record(hit: false)
+            context.logger.debug("evaluation from cached subjects discarded: another worker wrote some of them")
+        }
+        let scope = BatchScope(events)
+        let acknowledged = try await AlertsStore.lookUp(scope.acknowledgements, context: context)
+        try await save(evaluateFromStore(events, keys: scope.keys.union(acknowledged.values.map(\.subjectKey)), acknowledged: acknowledged, context: context), context: context)
+    }
+
+    /// A batch prepared from the cache: the subjects' keys (sorted), the row
+    /// versions they were evaluated from, the acknowledgements to dead-letter and
+    /// the statements writing the result.
+    struct PreparedBatch: Sendable {
+        var keys: [String]
+        var versions: [String: Int64]
+        var deadLetters: [(ProjectedEvent, String)]
+        var statements: [PostgresQuery]
+    }
+
+    /// Locks and loads the batch's subjects and their active alerts, then
+    /// evaluates the batch.
+    private func evaluateFromStore(
+        _ batch: [ProjectedEvent], keys: Set<String>, acknowledged: [String: AlertRecord], context: ProjectionContext
+    ) async throws -> Evaluation {
+        var keys = keys
         let sortedKeys = keys.sorted()
         try await AlertsStore.lock(sortedKeys, context: context)
         var subjects = SubjectTable(try await AlertsStore.loadSubjects(sortedKeys, cache: cache, context: context))
-
         // Vitals without a patient id belong to the device's current patient: find
         // those patients with the devices' assignments, then lock and load them too.
-        var fold = PatientStateFold(assignments: assignments(in: subjects))
-        var attributed = Set<String>()
-        for projected in batch {
-            if let patient = fold.patient(of: projected.event) { attributed.insert(patient) }
-            fold.applyAssignment(projected.event)
-        }
-        let extra = attributed.map(AlertSubject.patientKey).filter { !keys.contains($0) }
+        let extra = attributedPatients(batch, assignments: assignments(in: subjects.values)).map(AlertSubject.patientKey).filter { !keys.contains($0) }
         if !extra.isEmpty {
             try await AlertsStore.lock(extra.sorted(), context: context)
             subjects.addMissing(try await AlertsStore.loadSubjects(extra, cache: cache, context: context))
@@ -119,67 +181,38 @@ public struct AlertsProjection: Projection {
         }
         var alerts = try await AlertsStore.loadActiveAlerts(of: Array(keys), context: context)
         for (id, alert) in acknowledged where alerts[id] == nil { alerts[id] = alert }
+        return Evaluation(batch: batch, subjects: consume subjects, alerts: consume alerts, engine: engine)
+    }
 
-        // Fold and evaluate, event by event.
-        fold = PatientStateFold(
-            patients: Dictionary(uniqueKeysWithValues: subjects.values.compactMap { $0.patient.map { ($0.patientId, $0) } }),
-            assignments: assignments(in: subjects)
-        )
-        var changes: [AlertRecord] = []
+    /// The batch's subjects and their active alerts as this worker last wrote
+    /// them, with the row versions that vouch for them, if the cache holds every
+    /// subject (those of `keys` and the patients its vitals are attributed to).
+    private func knownState(of keys: Set<String>, batch: [ProjectedEvent]) -> KnownState? {
+        var known = KnownState()
+        known.subjects.reserveCapacity(keys.count + SubjectTable.slack)
+        let keys = Array(keys)
+        for (key, entry) in zip(keys, cache.entries(keys)) {
+            guard let entry else { return nil }
+            known.add(key, entry)
+        }
+        for patient in attributedPatients(batch, assignments: assignments(in: known.subjects)) {
+            let key = AlertSubject.patientKey(patient)
+            guard known.versions[key] != nil || known.add(key, from: cache) else { return nil }
+        }
+        known.keys = known.versions.keys.sorted()
+        return known
+    }
+
+    /// The patients the batch's vitals are attributed to through their devices'
+    /// assignments (assignment changes inside the batch are replayed).
+    private func attributedPatients(_ batch: [ProjectedEvent], assignments: [String: DeviceAssignmentRecord]) -> [String] {
+        var fold = PatientStateFold(assignments: assignments)
+        var attributed = Set<String>()
         for projected in batch {
-            let event = projected.event
-            if case .alertAcknowledged(let data) = event.payload {
-                guard var alert = alerts[data.alertId] else {
-                    context.deadLetter(projected, reason: "alert \(data.alertId) is unknown")
-                    continue
-                }
-                guard alert.isActive else {
-                    context.deadLetter(projected, reason: "alert \(data.alertId) is already resolved")
-                    continue
-                }
-                if engine.acknowledge(&alert, by: data.by, at: event.time) {
-                    alerts[alert.id] = alert
-                    changes.append(alert)
-                    subjects.touch(alert.subjectKey)
-                }
-                continue
-            }
-            let patient = fold.patient(of: event)
-            fold.apply(event)
-            // Subjects are changed in place in the dictionary: a copy taken out and
-            // written back would share its buffers and make every change copy them.
-            if let deviceID = event.payload.deviceId {
-                subjects.update(AlertSubject.deviceKey(deviceID)) { apply(event, toDevice: &$0, alerts: &alerts, changes: &changes) }
-            }
-            if let patient, fold.patients[patient] != nil {
-                // The fold owns the newest record: lend it to the subject for the
-                // evaluation and take it back, rather than copying it per event.
-                subjects.update(AlertSubject.patientKey(patient)) { evaluate(&$0, lending: &fold.patients[patient], at: event.time, alerts: &alerts, changes: &changes) }
-            }
+            if let patient = fold.patient(of: projected.event) { attributed.insert(patient) }
+            fold.applyAssignment(projected.event)
         }
-        let touched = subjects.touchedKeys
-        for key in touched where key.hasPrefix("patient:") {
-            let patient = String(key.dropFirst(8))
-            if let record = fold.patients[patient] { subjects.updateIfPresent(key) { $0.patient = record } }
-        }
-        try await save(touched, subjects: subjects, alerts: alerts, changes: changes, context: context)
-    }
-
-    private func apply(_ event: Event, toDevice subject: inout AlertSubject, alerts: inout [String: AlertRecord], changes: inout [AlertRecord]) {
-        subject.device?.apply(event)
-        if case .deviceAlarm(let alarm) = event.payload {
-            subject.lastAlarm.keepNewer(Stamped(alarm, at: event.time, eventId: event.id))
-        }
-        engine.evaluate(&subject, alerts: &alerts, at: event.time, changes: &changes)
-    }
-
-    private func evaluate(
-        _ subject: inout AlertSubject, lending record: inout PatientRecord?, at time: EventTime,
-        alerts: inout [String: AlertRecord], changes: inout [AlertRecord]
-    ) {
-        swap(&subject.patient, &record)
-        engine.evaluate(&subject, alerts: &alerts, at: time, changes: &changes)
-        swap(&subject.patient, &record)
+        return Array(attributed)
     }
 
     /// Evaluates the subjects whose rules fell due by the clock.
@@ -187,35 +220,61 @@ public struct AlertsProjection: Projection {
         let keys = try await AlertsStore.dueSubjects(at: context.now, limit: 1000, context: context)
         guard !keys.isEmpty else { return }
         try await AlertsStore.lock(keys.sorted(), context: context)
-        var subjects = SubjectTable(try await AlertsStore.loadSubjects(keys, cache: cache, context: context))
-        var alerts = try await AlertsStore.loadActiveAlerts(of: keys, context: context)
-        var changes: [AlertRecord] = []
+        var evaluation = Evaluation(
+            subjects: SubjectTable(try await AlertsStore.loadSubjects(keys, cache: cache, context: context)),
+            alerts: try await AlertsStore.loadActiveAlerts(of: keys, context: context)
+        )
         for key in keys {
-            subjects.updateIfPresent(key) { engine.evaluate(&$0, alerts: &alerts, at: context.now, changes: &changes) }
+            evaluation.subjects.updateIfPresent(key) { engine.evaluate(&$0, alerts: &evaluation.alerts, at: context.now, changes: &evaluation.changes) }
         }
-        try await save(keys.sorted(), subjects: subjects, alerts: alerts, changes: changes, context: context)
+        try await save(evaluation, context: context)
     }
 
-    /// Writes the touched subjects and the changes, one statement building while
-    /// the previous one executes, then remembers the subjects in the cache.
-    private func save(_ keys: [String], subjects: SubjectTable, alerts: [String: AlertRecord], changes: [AlertRecord], context: ProjectionContext) async throws {
-        let version = VersionedRowCache<AlertSubject>.newVersion()
-        try await context.pipelined { send in
-            // `alerts` is keyed by alert id and a subject's tracks name only its
-            // own alerts, so each subject's next due time reads the whole dictionary.
-            try await AlertsStore.write(subjects: keys, in: subjects, version: version, nextDue: { engine.nextDue($0, alerts: alerts) }, to: send)
-            try await AlertsStore.write(changes: changes, to: send)
-        }
-        cache.store(keys.compactMap { key in subjects[key].map { (key: key, value: $0) } }, version: version)
+    /// Records the evaluation's dead letters, remembers the subjects it touched in
+    /// the cache under a new row version (see ``prepare(_:)``), tells the runtime
+    /// the next batch may be prepared from them, and writes them and the changes,
+    /// one statement building while the previous one executes.
+    private func save(_ evaluation: Evaluation, context: ProjectionContext) async throws {
+        for (event, reason) in evaluation.deadLetters { context.deadLetter(event, reason: reason) }
+        let version = VersionedRowCache<KnownSubject>.newVersion()
+        remember(evaluation, version: version)
+        context.evaluationFinished()
+        try await context.pipelined { send in try await write(evaluation, version: version, existingAlerts: nil, to: send) }
     }
 
-    private func assignments(in subjects: SubjectTable) -> [String: DeviceAssignmentRecord] {
-        var result: [String: DeviceAssignmentRecord] = [:]
-        for subject in subjects.values {
-            if let device = subject.device, let assignment = device.assignment {
-                result[device.deviceId] = DeviceAssignmentRecord(deviceId: device.deviceId, patient: assignment)
-            }
-        }
-        return result
+    /// Hands over the statements writing the subjects the evaluation touched
+    /// (under `version`) and its changes. `existingAlerts`, when known, names the
+    /// alerts that have a row, and then every subject is known to have one.
+    private func write(
+        _ evaluation: Evaluation, version: Int64, existingAlerts: Set<String>?, to send: (PostgresQuery) async throws -> Void
+    ) async throws {
+        // `alerts` is keyed by alert id and a subject's tracks name only its own
+        // alerts, so each subject's next due time reads the whole dictionary.
+        try await AlertsStore.write(
+            subjects: evaluation.subjects.touchedKeys, in: evaluation.subjects, version: version, existing: existingAlerts != nil,
+            nextDue: { engine.nextDue($0, alerts: evaluation.alerts) }, to: send
+        )
+        try await AlertsStore.write(changes: evaluation.changes, existing: existingAlerts, to: send)
+    }
+
+    /// Caches the subjects the evaluation touched, with their active alerts, as
+    /// written under `version`.
+    private func remember(_ evaluation: Evaluation, version: Int64) {
+        let active = evaluation.activeAlertsBySubject
+        cache.store(evaluation.subjects.touchedKeys.compactMap { key in
+            evaluation.subjects[key].map { (key: key, value: KnownSubject(subject: $0, alerts: active[key] ?? [])) }
+        }, version: version)
     }
 }
+
+/// The device assignments held by `subjects`' devices.
+func assignments(in subjects: [AlertSubject]) -> [String: DeviceAssignmentRecord] {
+    var result: [String: DeviceAssignmentRecord] = [:]
+    for subject in subjects {
+        if let device = subject.device, let assignment = device.assignment {
+            result[device.deviceId] = DeviceAssignmentRecord(deviceId: device.deviceId, patient: assignment)
+        }
+    }
+    return result
+}
+

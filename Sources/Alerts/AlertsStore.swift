@@ -112,17 +112,28 @@ enum AlertsStore {
             """)
     }
 
-    /// The subjects of `keys` that exist: from `cache` where the stored row is the
-    /// version this worker wrote, parsed from their documents otherwise.
-    static func loadSubjects(_ keys: [String], cache: VersionedRowCache<AlertSubject>, context: ProjectionContext) async throws -> [AlertSubject] {
-        guard !keys.isEmpty else { return [] }
-        var result: [AlertSubject] = []
+    /// The row version of each subject of `keys` that exists.
+    static func versions(_ keys: [String], context: ProjectionContext) async throws -> [String: Int64] {
+        guard !keys.isEmpty else { return [:] }
+        var result: [String: Int64] = [:]
         result.reserveCapacity(keys.count)
-        var stale: [String] = []
         for try await (key, version) in try await context.query(
             "SELECT subject_key, version FROM alerts.subjects WHERE subject_key = ANY(\(keys))"
         ).decode((String, Int64).self) {
-            if let cached = cache.value(key, version: version) { result.append(cached) } else { stale.append(key) }
+            result[key] = version
+        }
+        return result
+    }
+
+    /// The subjects of `keys` that exist: from `cache` where the stored row is the
+    /// version this worker wrote, parsed from their documents otherwise.
+    static func loadSubjects(_ keys: [String], cache: VersionedRowCache<KnownSubject>, context: ProjectionContext) async throws -> [AlertSubject] {
+        guard !keys.isEmpty else { return [] }
+        var result: [AlertSubject] = []
+        result.reserveCapacity(keys.count + SubjectTable.slack)
+        var stale: [String] = []
+        for (key, version) in try await versions(keys, context: context) {
+            if let cached = cache.value(key, version: version) { result.append(cached.subject) } else { stale.append(key) }
         }
         guard !stale.isEmpty else { return result }
         let document = JSONDocument()
@@ -179,8 +190,11 @@ enum AlertsStore {
     /// memory. Binary arrays, not a JSON recordset: PostgreSQL neither parses a
     /// document of documents nor validates each state. (With the whole batch in
     /// one statement the worker's peak RSS was 162–168 MB instead of 157–158 MB.)
+    /// When every row is known to exist (`existing`), the rows are updated: an
+    /// `UPDATE` joined to the arrays took about two thirds of the time of the
+    /// same rows through `INSERT … ON CONFLICT DO UPDATE`.
     static func write(
-        subjects keys: [String], in table: SubjectTable, version: Int64, nextDue: (AlertSubject) -> EventTime?,
+        subjects keys: [String], in table: SubjectTable, version: Int64, existing: Bool, nextDue: (AlertSubject) -> EventTime?,
         to send: (PostgresQuery) async throws -> Void
     ) async throws {
         for start in stride(from: 0, to: keys.count, by: subjectsPerStatement) {
@@ -194,6 +208,16 @@ enum AlertsStore {
                 dues.append(nextDue(subject)?.microseconds ?? noTime)
             }
             guard !chunkKeys.isEmpty else { continue }
+            if existing {
+                try await send("""
+                    UPDATE alerts.subjects AS t SET
+                        state = r.s, next_due_at = CASE WHEN r.d = \(noTime) THEN NULL ELSE timestamptz 'epoch' + r.d * interval '1 microsecond' END,
+                        version = \(version), updated_at = now()
+                    FROM unnest(\(chunkKeys)::text[], \(states)::text[], \(dues)::int8[]) AS r(k, s, d)
+                    WHERE t.subject_key = r.k
+                    """)
+                continue
+            }
             try await send("""
                 INSERT INTO alerts.subjects (subject_key, state, next_due_at, version, updated_at)
                 SELECT k, s, CASE WHEN d = \(noTime) THEN NULL ELSE timestamptz 'epoch' + d * interval '1 microsecond' END, \(version), now()
@@ -208,31 +232,55 @@ enum AlertsStore {
     /// every change to `alerts.changes` and announcing each on ``channel``
     /// (delivered at commit). Each snapshot is serialized once; rows go as binary
     /// arrays.
-    static func write(changes: [AlertRecord], to send: (PostgresQuery) async throws -> Void) async throws {
+    ///
+    /// `existing`, when known, names the alerts that have a row: those are
+    /// updated, the others inserted, rather than every row going through
+    /// `INSERT … ON CONFLICT DO UPDATE`.
+    static func write(changes: [AlertRecord], existing: Set<String>?, to send: (PostgresQuery) async throws -> Void) async throws {
         guard !changes.isEmpty else { return }
         var history = ChangeColumns()
-        var latest: [String: (record: AlertRecord, snapshot: String)] = [:]
-        for change in changes {
-            let snapshot = String(decoding: change.snapshot.json, as: UTF8.self)
-            history.append(change.snapshot, json: snapshot)
-            latest[change.id] = (change, snapshot)
+        // The latest change of each alert, by its position in `changes`.
+        var latest: [String: Int] = [:]
+        latest.reserveCapacity(changes.count)
+        for (position, change) in changes.enumerated() {
+            history.append(change.snapshot, json: String(decoding: change.snapshot.json, as: UTF8.self))
+            latest[change.id] = position
         }
         var current = AlertColumns()
-        for (record, snapshot) in latest.values.sorted(by: { $0.record.id < $1.record.id }) {
-            current.append(record, json: snapshot)
+        var updated = AlertColumns()
+        for (id, position) in latest.sorted(by: { $0.key < $1.key }) {
+            if existing?.contains(id) == true {
+                updated.append(changes[position], json: history.snapshots[position])
+            } else {
+                current.append(changes[position], json: history.snapshots[position])
+            }
         }
-        let shared = current.shared
-        try await send("""
-            INSERT INTO alerts.alerts (alert_id, subject_key, rule, priority, status, patient_id, device_id, facility_id, opened_at, updated_at, version, snapshot)
-            SELECT id, subject, rule, priority, status, nullif(patient, ''), nullif(device, ''), nullif(facility, ''),
-                   timestamptz 'epoch' + opened * interval '1 microsecond', timestamptz 'epoch' + updated * interval '1 microsecond', version, snapshot
-            FROM unnest(\(shared.ids)::text[], \(current.subjectKeys)::text[], \(current.rules)::text[], \(current.priorities)::text[],
-                        \(current.statuses)::text[], \(shared.patients)::text[], \(current.deviceIDs)::text[], \(shared.facilities)::text[],
-                        \(current.opened)::int8[], \(shared.updated)::int8[], \(shared.versions)::int4[], \(shared.snapshots)::text[])
-                 AS r(id, subject, rule, priority, status, patient, device, facility, opened, updated, version, snapshot)
-            ON CONFLICT (alert_id) DO UPDATE SET priority = EXCLUDED.priority, status = EXCLUDED.status, facility_id = EXCLUDED.facility_id,
-                patient_id = EXCLUDED.patient_id, updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, snapshot = EXCLUDED.snapshot
-            """)
+        if !updated.shared.ids.isEmpty {
+            let shared = updated.shared
+            try await send("""
+                UPDATE alerts.alerts AS t SET priority = r.priority, status = r.status, facility_id = nullif(r.facility, ''),
+                    patient_id = nullif(r.patient, ''), updated_at = timestamptz 'epoch' + r.updated * interval '1 microsecond',
+                    version = r.version, snapshot = r.snapshot
+                FROM unnest(\(shared.ids)::text[], \(updated.priorities)::text[], \(updated.statuses)::text[], \(shared.patients)::text[],
+                            \(shared.facilities)::text[], \(shared.updated)::int8[], \(shared.versions)::int4[], \(shared.snapshots)::text[])
+                     AS r(id, priority, status, patient, facility, updated, version, snapshot)
+                WHERE t.alert_id = r.id
+                """)
+        }
+        if !current.shared.ids.isEmpty {
+            let shared = current.shared
+            try await send("""
+                INSERT INTO alerts.alerts (alert_id, subject_key, rule, priority, status, patient_id, device_id, facility_id, opened_at, updated_at, version, snapshot)
+                SELECT id, subject, rule, priority, status, nullif(patient, ''), nullif(device, ''), nullif(facility, ''),
+                       timestamptz 'epoch' + opened * interval '1 microsecond', timestamptz 'epoch' + updated * interval '1 microsecond', version, snapshot
+                FROM unnest(\(shared.ids)::text[], \(current.subjectKeys)::text[], \(current.rules)::text[], \(current.priorities)::text[],
+                            \(current.statuses)::text[], \(shared.patients)::text[], \(current.deviceIDs)::text[], \(shared.facilities)::text[],
+                            \(current.opened)::int8[], \(shared.updated)::int8[], \(shared.versions)::int4[], \(shared.snapshots)::text[])
+                     AS r(id, subject, rule, priority, status, patient, device, facility, opened, updated, version, snapshot)
+                ON CONFLICT (alert_id) DO UPDATE SET priority = EXCLUDED.priority, status = EXCLUDED.status, facility_id = EXCLUDED.facility_id,
+                    patient_id = EXCLUDED.patient_id, updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, snapshot = EXCLUDED.snapshot
+                """)
+        }
         // The notification is assembled as text: the snapshot is already JSON.
         try await send("""
             WITH appended AS (

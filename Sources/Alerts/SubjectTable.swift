@@ -3,7 +3,7 @@
 /// The values sit in an array with a little room to spare, not in a dictionary: a
 /// subject is a large value, and a dictionary would reserve its size for every
 /// empty bucket as well (a batch holds thousands of subjects).
-struct SubjectTable {
+struct SubjectTable: Sendable {
     private(set) var values: [AlertSubject] = []
     private var positions: [String: Int] = [:]
     /// Whether ``update(_:_:)`` ran on the subject at each position (a flag per
@@ -13,7 +13,7 @@ struct SubjectTable {
     /// Room for subjects created during the batch. A subject takes about 850 bytes
     /// inline, so letting the array double when one more arrives would hold and copy
     /// twice the batch's subjects (about 6 MB more with 7,000).
-    private static let slack = 256
+    static let slack = 256
 
     /// A table of `subjects`, taking their array over (so reserving room does not
     /// copy it).

@@ -16,6 +16,25 @@ public enum NEWS2Parameter: String, CaseIterable, Sendable, Codable {
     /// Body temperature, in °C.
     case temperature
 
+    /// Hashes the case, not its raw value: a score keys its subscores by
+    /// parameter, and patients are scored on every vitals event.
+    public func hash(into hasher: inout Hasher) { hasher.combine(ordinal) }
+
+    /// The same case.
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.ordinal == rhs.ordinal }
+
+    private var ordinal: Int {
+        switch self {
+        case .respirationRate: 0
+        case .spo2: 1
+        case .supplementalOxygen: 2
+        case .systolicBloodPressure: 3
+        case .pulse: 4
+        case .consciousness: 5
+        case .temperature: 6
+        }
+    }
+
     /// The precision the chart records this parameter at; `nil` for the parameters
     /// that are categories rather than numbers (air or oxygen, consciousness).
     public var chartPrecision: ChartPrecision? {

@@ -17,8 +17,11 @@ public struct Observation: Sendable, Hashable {
     /// The observation in its code's canonical unit (`[degF]` becomes `Cel`);
     /// unknown codes are returned unchanged.
     public var normalized: Observation {
-        guard let known = VitalSignCode.known(code), let unit = known.unit(unit), unit != known.canonicalUnit else { return self }
-        return Observation(code: code, value: unit.toCanonical(value), unit: known.canonicalUnit.ucum)
+        // Most observations arrive in their code's canonical unit: comparing the
+        // unit's name decides, without copying the code's description.
+        guard let canonical = VitalSignCode.canonicalUCUM(of: code), canonical != unit,
+              let known = VitalSignCode.known(code), let unit = known.unit(unit) else { return self }
+        return Observation(code: code, value: unit.toCanonical(value), unit: canonical)
     }
 
     static func decode(_ value: JSONValue) throws(EventValidationError) -> Observation {

@@ -66,6 +66,11 @@ public struct VitalSignCode: Sendable, Hashable {
     /// The known code `code`, if any.
     public static func known(_ code: String) -> VitalSignCode? { byCode[code] }
 
+    private static let canonicalUnits: [String: String] = byCode.mapValues(\.canonicalUnit.ucum)
+
+    /// The canonical UCUM unit of a known code.
+    public static func canonicalUCUM(of code: String) -> String? { canonicalUnits[code] }
+
     /// True for a well-formed LOINC code: 1–8 digits, a dash, a check digit.
     public static func isWellFormed(_ code: String) -> Bool {
         var code = code

@@ -75,9 +75,14 @@ public struct PatientRecord: Sendable, Equatable {
         func reading(_ code: VitalSignCode) -> Reading<Double>? {
             vitals[code.code].map { Reading($0.value.value, at: $0.at.date) }
         }
-        let spo2 = [vitals[VitalSignCode.oxygenSaturationPulseOximetry.code], vitals[VitalSignCode.oxygenSaturation.code]]
-            .compactMap { $0 }
-            .max { ($0.at, $0.eventId) < ($1.at, $1.eventId) }
+        // The newer of the two SpO2 codes (no array: scored on every vitals event).
+        let spo2: Stamped<VitalReading>?
+        switch (vitals[VitalSignCode.oxygenSaturationPulseOximetry.code], vitals[VitalSignCode.oxygenSaturation.code]) {
+        case let (pulseOximetry?, arterial?):
+            spo2 = (pulseOximetry.at, pulseOximetry.eventId) < (arterial.at, arterial.eventId) ? arterial : pulseOximetry
+        case let (pulseOximetry, arterial):
+            spo2 = pulseOximetry ?? arterial
+        }
         return NEWS2Observations(
             respirationRate: reading(.respiratoryRate),
             spo2: spo2.map { Reading($0.value.value, at: $0.at.date) },

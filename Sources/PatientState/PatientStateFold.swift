@@ -63,7 +63,9 @@ public struct PatientStateFold: Sendable {
         changedPatients.insert(patientID)
     }
 
-    private static func apply(_ event: Event, to record: inout PatientRecord) {
+    /// Applies one event to a patient's record (newest value by event time wins),
+    /// whoever keeps the record.
+    public static func apply(_ event: Event, to record: inout PatientRecord) {
         func stamp<V>(_ value: V) -> Stamped<V> { Stamped(value, at: event.time, eventId: event.id) }
         switch event.payload {
         case .vitalsObserved(let data):

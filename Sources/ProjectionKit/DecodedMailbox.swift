@@ -80,7 +80,14 @@ final class DecodedMailbox: Sendable {
             switch event {
             case .records(let batch):
                 if state.open.count + batch.count > maxRecords { state.closeOpen() }
-                if state.open.isEmpty { state.open = batch } else { state.open.append(contentsOf: batch) }
+                if state.open.isEmpty {
+                    state.open = batch
+                } else {
+                    // A second delivery: the batch is filling (the worker is behind),
+                    // so room for all of it at once, not a copy at each doubling.
+                    if state.open.capacity < maxRecords { state.open.reserveCapacity(maxRecords) }
+                    state.open.append(contentsOf: batch)
+                }
                 state.records += batch.count
             case .tick:
                 state.tickPending = true
@@ -142,6 +149,26 @@ final class DecodedMailbox: Sendable {
                 return state.receiver
             }?.resume(returning: nil)
         }
+    }
+
+    /// The next event if it is a batch of records gathered up to `maxRecords` (the
+    /// loop takes it early, to prepare it while the current batch is written);
+    /// nil, taking nothing, otherwise. Never waits.
+    func takeFullBatch() -> [DecodedRecord]? {
+        let (records, sender) = state.withLock { state -> ([DecodedRecord]?, CheckedContinuation<Void, Never>?) in
+            let full: Bool
+            switch state.closed.first {
+            case .records: full = true
+            case nil: full = state.open.count >= maxRecords
+            default: full = false
+            }
+            guard full, case .records(let batch) = state.take() else { return (nil, nil) }
+            guard state.records < maxRecords else { return (batch, nil) }
+            defer { state.sender = nil }
+            return (batch, state.sender)
+        }
+        sender?.resume()
+        return records
     }
 
     /// Whether the loop waits in ``next()`` (for tests).

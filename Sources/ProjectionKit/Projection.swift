@@ -39,6 +39,24 @@ public protocol Projection: Sendable {
     /// Applies one batch inside the runtime's transaction, which also advances the
     /// checkpoints: either both commit or neither does.
     func apply(_ events: [ProjectedEvent], in context: ProjectionContext) async throws
+    /// Whether ``prepare(_:)`` does anything. When true, the runtime takes the next
+    /// full batch while the current one's statements run (once the projection
+    /// calls ``ProjectionContext/evaluationFinished()``) and prepares it, so CPU
+    /// work of one batch overlaps the database work of the previous one. The
+    /// default is false.
+    var preparesAhead: Bool { get }
+    /// Work on a batch that needs no I/O, done ahead of its transaction from what
+    /// the projection holds in memory, possibly while the previous batch's
+    /// transaction is still running (after its ``ProjectionContext/evaluationFinished()``),
+    /// and before the runtime knows that batch will commit. The result reaches
+    /// ``apply(_:prepared:in:)`` with exactly these events; the projection must
+    /// check there, under its locks, that what it assumed still holds. The
+    /// default prepares nothing.
+    func prepare(_ events: [ProjectedEvent]) async -> (any Sendable)?
+    /// Applies a batch with what ``prepare(_:)`` made of it (nil when the runtime
+    /// prepared nothing: the first batch, or one whose events changed since, e.g.
+    /// after fencing). The default ignores `prepared` and calls ``apply(_:in:)``.
+    func apply(_ events: [ProjectedEvent], prepared: (any Sendable)?, in context: ProjectionContext) async throws
     /// How often the runtime calls ``tick(in:)`` for time-driven rules; nil (the
     /// default) for never. Ticks run between batches, in their own transaction,
     /// only while the worker has caught up with its partitions, so a replay never
@@ -67,6 +85,14 @@ public protocol Projection: Sendable {
 }
 
 extension Projection {
+    /// False.
+    public var preparesAhead: Bool { false }
+    /// Nothing.
+    public func prepare(_ events: [ProjectedEvent]) async -> (any Sendable)? { nil }
+    /// ``apply(_:in:)``.
+    public func apply(_ events: [ProjectedEvent], prepared: (any Sendable)?, in context: ProjectionContext) async throws {
+        try await apply(events, in: context)
+    }
     /// None: the projection applies every valid event it consumes.
     public var deadLetterTypes: Set<EventType> { [] }
     /// No ticks.
@@ -143,12 +169,23 @@ public final class ProjectionContext: @unchecked Sendable {
     /// batch or tick (the log end it knew of).
     public let caughtUp: Bool
     var deadLetters: [(ProjectedEvent, String)] = []
+    /// Told when the batch's evaluation is final (see ``evaluationFinished()``).
+    private let onEvaluated: (@Sendable () -> Void)?
 
-    init(connection: PostgresConnection, logger: Logger, now: EventTime, caughtUp: Bool = false) {
+    init(connection: PostgresConnection, logger: Logger, now: EventTime, caughtUp: Bool = false, onEvaluated: (@Sendable () -> Void)? = nil) {
         self.connection = connection
         self.logger = logger
         self.now = now
         self.caughtUp = caughtUp
+        self.onEvaluated = onEvaluated
+    }
+
+    /// Tells the runtime that this batch's result is final and held in the
+    /// projection's memory, so ``Projection/prepare(_:)`` of the next batch may
+    /// start from it while this batch's statements run. Only projections that
+    /// prepare ahead call it; calling it again does nothing.
+    public func evaluationFinished() {
+        onEvaluated?()
     }
 
     /// Sends `event` to the dead-letter topic with `reason` (safe text, no patient
@@ -186,9 +223,10 @@ extension Projection {
     /// Applies `events` in one transaction of their own, without checkpoints or
     /// dead letters (benchmarks' naive per-event baseline, tools). Workers use the
     /// runtime instead.
-    public func applyStandalone(_ events: [ProjectedEvent], client: PostgresClient, logger: Logger, now: EventTime) async throws {
+    /// `prepared` is what ``prepare(_:)`` made of `events`, if it ran.
+    public func applyStandalone(_ events: [ProjectedEvent], prepared: (any Sendable)? = nil, client: PostgresClient, logger: Logger, now: EventTime) async throws {
         try await client.withTransaction(logger: logger) { connection in
-            try await apply(events, in: ProjectionContext(connection: connection, logger: logger, now: now))
+            try await apply(events, prepared: prepared, in: ProjectionContext(connection: connection, logger: logger, now: now))
         }
     }
 

@@ -235,7 +235,19 @@ public final class ProjectionRuntime: Service, Sendable {
         var logger: Logger { runtime.logger }
 
         mutating func run(_ decoded: DecodedMailbox) async {
-            while let event = await decoded.next() {
+            // A batch taken early, while the one before it was written, and what the
+            // projection prepared of it.
+            var ahead: AheadBatch?
+            while true {
+                let event: DecodedEvent
+                let prepared = ahead?.preparation
+                if let taken = ahead {
+                    event = .records(taken.records)
+                    ahead = nil
+                } else {
+                    guard let next = await decoded.next() else { break }
+                    event = next
+                }
                 guard runtime.beginBatch() else { break }
                 var stop = false
                 do {
@@ -246,7 +258,7 @@ public final class ProjectionRuntime: Service, Sendable {
                         for partition in revocation.partitions { owned.removeValue(forKey: partition) }
                         revocation.acknowledge()
                     case .records(let records):
-                        try await handle(records)
+                        ahead = try await handle(records, prepared: prepared, mailbox: decoded)
                         stop = await runtime.onProgress(Progress(applied: applied, positions: owned))
                     case .tick:
                         try await tick()
@@ -297,12 +309,23 @@ public final class ProjectionRuntime: Service, Sendable {
             }
         }
 
-        mutating func handle(_ records: [DecodedRecord]) async throws {
+        /// Applies a batch of records; returns the next batch if it was taken (and
+        /// prepared) while this one was written.
+        mutating func handle(_ records: [DecodedRecord], prepared preparation: Preparation?, mailbox: DecodedMailbox) async throws -> AheadBatch? {
             let started = ContinuousClock.now
             var batch = try await prepare(records)
+            // A preparation holds only for exactly the events it was made from;
+            // `prepare(_:)` only ever drops events, so the same count means the same.
+            var prepared = preparation.flatMap { $0.eventCount == batch.events.count ? $0.value : nil }
+            let readiness = BatchReadiness()
+            defer { readiness.end() }
+            let lookahead = projection.preparesAhead
+                ? Task { [projection] in await Self.prepareAhead(projection, after: readiness, from: mailbox) }
+                : nil
+            var fencedAny = false
             while !batch.ranges.isEmpty {
                 do {
-                    try await runtime.retrying("apply batch") { [batch] in try await apply(batch) }
+                    try await runtime.retrying("apply batch") { [batch, prepared] in try await apply(batch, prepared: prepared, readiness: readiness) }
                     break
                 } catch let fenced as FencedPartitions {
                     // Another worker moved these checkpoints: re-read them, seek, and
@@ -313,8 +336,15 @@ public final class ProjectionRuntime: Service, Sendable {
                     for partition in fenced.partitions { owned[partition] = stored[partition] }
                     try? consumer.seek(stored)
                     batch = batch.without(Set(fenced.partitions))
+                    prepared = nil
+                    fencedAny = true
                 }
             }
+            readiness.end()
+            var next = await lookahead?.value
+            // Positions moved under the batch: what was prepared ahead assumed
+            // otherwise, so the next batch is applied without it.
+            if fencedAny { next?.preparation = nil }
             for (partition, range) in batch.ranges { owned[partition] = range.to }
             try? consumer.commit(batch.ranges.mapValues(\.to))
             applied += batch.events.count
@@ -330,6 +360,26 @@ public final class ProjectionRuntime: Service, Sendable {
                     runtime.metrics.lag(partition, max(0, marks.high - range.to))
                 }
             }
+            return next
+        }
+
+        /// Once the batch being applied is ready (its result final in the
+        /// projection's memory), takes the next batch if it has gathered in full
+        /// before this one ends, and prepares it. A batch taken is always returned,
+        /// so no record is lost.
+        static func prepareAhead(_ projection: any Projection, after readiness: BatchReadiness, from mailbox: DecodedMailbox) async -> AheadBatch? {
+            guard await readiness.wait() else { return nil }
+            var taken = mailbox.takeFullBatch()
+            while taken == nil {
+                if readiness.hasEnded { return nil }
+                try? await Task.sleep(for: .milliseconds(2))
+                taken = mailbox.takeFullBatch()
+            }
+            guard let records = taken else { return nil }
+            let events = records.compactMap { record -> ProjectedEvent? in
+                if case .event(let projected) = record.outcome { projected } else { nil }
+            }
+            return AheadBatch(records: records, preparation: Preparation(eventCount: events.count, value: await projection.prepare(events)))
         }
 
         /// Groups messages by partition, drops what was already applied, decodes.
@@ -390,10 +440,10 @@ public final class ProjectionRuntime: Service, Sendable {
             return batch
         }
 
-        func apply(_ batch: PreparedBatch) async throws {
+        func apply(_ batch: PreparedBatch, prepared: (any Sendable)?, readiness: BatchReadiness) async throws {
             let now = runtime.clock()
             do {
-                try await transaction(batch, now: now)
+                try await transaction(batch, prepared: prepared, readiness: readiness, now: now)
             } catch let error as PostgresTransactionError {
                 // Surface fencing unwrapped; everything else is retried as it is.
                 if let fenced = error.closureError as? FencedPartitions { throw fenced }
@@ -401,13 +451,13 @@ public final class ProjectionRuntime: Service, Sendable {
             }
         }
 
-        func transaction(_ batch: PreparedBatch, now: EventTime) async throws {
+        func transaction(_ batch: PreparedBatch, prepared: (any Sendable)?, readiness: BatchReadiness, now: EventTime) async throws {
             try await runtime.postgres.withTransaction(logger: logger) { connection in
                 let fenced = try await Checkpoints.advance(projection: projection.name, ranges: batch.ranges, connection: connection, logger: logger)
                 if !fenced.isEmpty { throw FencedPartitions(partitions: fenced) }
-                let context = ProjectionContext(connection: connection, logger: logger, now: now, caughtUp: caughtUp)
+                let context = ProjectionContext(connection: connection, logger: logger, now: now, caughtUp: caughtUp, onEvaluated: { readiness.ready() })
                 if !batch.events.isEmpty {
-                    try await projection.apply(batch.events, in: context)
+                    try await projection.apply(batch.events, prepared: prepared, in: context)
                 }
                 let letters = batch.undecodable.map { DeadLetter.record(for: $0.0, reason: $0.1, consumer: projection.name, at: now) }
                     + context.deadLetters.map { DeadLetter.record(for: $0.0.deadLetterSource, reason: $0.1, consumer: projection.name, at: now) }
@@ -450,6 +500,19 @@ struct DecodedRecord: Sendable {
     var outcome: Outcome
 
     var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
+}
+
+/// What a projection prepared of a batch (``Projection/prepare(_:)``), and from
+/// how many events.
+struct Preparation: Sendable {
+    var eventCount: Int
+    var value: (any Sendable)?
+}
+
+/// A batch of records taken while the one before it was written.
+struct AheadBatch: Sendable {
+    var records: [DecodedRecord]
+    var preparation: Preparation?
 }
 
 /// A batch ready to apply.

@@ -18,15 +18,20 @@ public struct Stamped<Value: Sendable & Equatable>: Sendable, Equatable {
         self.eventId = eventId
     }
 
-    /// True when this value should replace `current`.
+    /// True when this value should replace `current`: a later time, or the same
+    /// time and a greater event id. (Inlinable, so folds specialize it: it runs
+    /// for every field of every event.)
+    @inlinable
     public func supersedes(_ current: Stamped?) -> Bool {
-        guard let current else { return true }
-        return (at, eventId) > (current.at, current.eventId)
+        guard let currentTime = current?.at else { return true }
+        if at != currentTime { return at > currentTime }
+        return eventId > current!.eventId
     }
 }
 
 extension Optional {
     /// Replaces the wrapped stamped value with `candidate` if the candidate is newer.
+    @inlinable
     public mutating func keepNewer<Value>(_ candidate: Stamped<Value>) where Wrapped == Stamped<Value> {
         if candidate.supersedes(self) { self = candidate }
     }

@@ -39,6 +39,16 @@ public final class VersionedRowCache<Value: Sendable>: Sendable {
         }
     }
 
+    /// The value cached for `key`, whatever its version, and that version.
+    public func entry(_ key: String) -> (version: Int64, value: Value)? {
+        entries.withLock { entries in entries[key].map { ($0.version, $0.value) } }
+    }
+
+    /// ``entry(_:)`` of each of `keys`, in their order, under one lock.
+    public func entries(_ keys: [String]) -> [(version: Int64, value: Value)?] {
+        entries.withLock { entries in keys.map { key in entries[key].map { ($0.version, $0.value) } } }
+    }
+
     /// Remembers `values` as written with `version`.
     public func store(_ values: some Collection<(key: String, value: Value)>, version: Int64) {
         entries.withLock { entries in

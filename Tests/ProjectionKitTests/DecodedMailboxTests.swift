@@ -154,4 +154,52 @@ struct DecodedMailboxTests {
         await mailbox.send(Self.records(0, 1))
         #expect(Self.describe(await mailbox.next()) == "records 0..<1")
     }
+    @Test("a full batch can be taken early; a gathering one, or one behind an assignment, cannot")
+    func takeFullBatch() async throws {
+        let mailbox = DecodedMailbox(maxRecords: 6)
+        await mailbox.send(Self.records(0, 4))
+        #expect(mailbox.takeFullBatch() == nil, "four of six records: still gathering")
+        let sender = try await Self.waitingSender(mailbox, Self.records(4, 2))
+        let full = mailbox.takeFullBatch()
+        #expect(full.map { Self.describe(.records($0)) } == "records 0..<6")
+        // Taking it made room: the waiting sender goes on.
+        await sender.value
+        #expect(mailbox.takeFullBatch() == nil, "nothing waits")
+
+        await mailbox.send(Self.records(6, 2))
+        // 2 + 5 pass the limit: the first two records close as a batch of their
+        // own (such a closed batch is taken as it is), and with seven records
+        // waiting the sender waits.
+        let second = try await Self.waitingSender(mailbox, Self.records(8, 5))
+        #expect(mailbox.takeFullBatch().map { Self.describe(.records($0)) } == "records 6..<8")
+        await second.value
+        #expect(Self.describe(await mailbox.next()) == "records 8..<13")
+
+        // An assignment waits first: records behind it stay behind it.
+        let partition = KafkaTopicPartition(topic: "t", partition: 0)
+        await mailbox.send(.assigned(KafkaAssignment(partitions: [partition])))
+        let behind = try await Self.waitingSender(mailbox, Self.records(13, 6))
+        #expect(mailbox.takeFullBatch() == nil)
+        #expect(Self.describe(await mailbox.next()) == "assigned")
+        #expect(mailbox.takeFullBatch().map { Self.describe(.records($0)) } == "records 13..<19")
+        await behind.value
+    }
+
+    @Test("readiness: a waiter learns whether the batch became ready before it ended")
+    func readiness() async throws {
+        let ready = BatchReadiness()
+        let waiter = Task { await ready.wait() }
+        ready.ready()
+        ready.end()
+        #expect(await waiter.value)
+        #expect(await ready.wait(), "settled: later waiters get the same answer")
+        #expect(ready.hasEnded)
+
+        let notReady = BatchReadiness()
+        let early = Task { await notReady.wait() }
+        #expect(!notReady.hasEnded)
+        notReady.end()
+        notReady.ready()
+        #expect(await early.value == false, "ended first: a later ready changes nothing")
+    }
 }
