@@ -341,6 +341,9 @@ public final class ProjectionRuntime: Service, Sendable {
                 }
             }
             readiness.end()
+            // A lookahead still waiting for a full batch stops now (its sleep ends
+            // at once); one that took a batch prepares it to the end.
+            lookahead?.cancel()
             var next = await lookahead?.value
             // Positions moved under the batch: what was prepared ahead assumed
             // otherwise, so the next batch is applied without it.
@@ -369,9 +372,11 @@ public final class ProjectionRuntime: Service, Sendable {
         /// so no record is lost.
         static func prepareAhead(_ projection: any Projection, after readiness: BatchReadiness, from mailbox: DecodedMailbox) async -> AheadBatch? {
             guard await readiness.wait() else { return nil }
+            // Polled: the batch fills as deliveries are decoded, while this one's
+            // statements run.
             var taken = mailbox.takeFullBatch()
             while taken == nil {
-                if readiness.hasEnded { return nil }
+                if readiness.hasEnded || Task.isCancelled { return nil }
                 try? await Task.sleep(for: .milliseconds(2))
                 taken = mailbox.takeFullBatch()
             }
