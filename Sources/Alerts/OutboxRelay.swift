@@ -9,8 +9,8 @@ import ServiceSupport
 /// Relays alert changes from `alerts.changes` to `iomt.alerts.v1` as
 /// `iomt.alert.changed.v1` (CloudEvents binary mode, key = alertId).
 ///
-/// Crash-safe: a change is marked relayed only after Kafka acknowledged it, so a
-/// crash repeats changes but never loses one. The event id is
+/// Crash-safe: a change's mark as relayed commits only after Kafka acknowledged
+/// it, so a crash repeats changes but never loses one. The event id is
 /// `<alertId>-v<version>`, so a repeated change carries the same id and version
 /// and consumers drop it. Per alert, versions go out in order: one relay runs at a
 /// time (a PostgreSQL session advisory lock elects it among the workers), rows go
@@ -72,28 +72,43 @@ public struct OutboxRelay: Service {
     /// A record's value is the stored snapshot as it is; its headers come from the
     /// row's columns (the snapshot is parsed only for rows written before
     /// `updated_at` existed).
+    ///
+    /// One statement marks the rows and returns them, in a transaction that
+    /// commits only once Kafka acknowledged every record (and rolls back
+    /// otherwise): before, a `SELECT` and an `UPDATE` each found the same rows.
     func relayOnce(_ connection: PostgresConnection, producer: KafkaProducer) async throws -> Int {
-        var sequences: [Int64] = []
-        var records: [KafkaProducerRecord] = []
-        let document = JSONDocument()
-        for try await (seq, alertID, version, updatedAt, snapshot) in try await connection.query("""
-            SELECT seq, alert_id, version, (extract(epoch FROM updated_at) * 1000000)::int8, snapshot::text
-            FROM alerts.changes WHERE NOT relayed ORDER BY seq LIMIT 500
-            """, logger: logger
-        ).decode((Int64, String, Int32, Int64?, String).self) {
-            let time = try updatedAt.map(EventTime.init(microseconds:))
-                ?? document.parse(Array(snapshot.utf8)) { root in try AlertChanged.decode(root).updatedAt }
-            records.append(KafkaProducerRecord(
-                topic: EventTopic.alerts.name, key: Array(alertID.utf8), value: Array(snapshot.utf8),
-                headers: EventRecord.headers(id: "\(alertID)-v\(version)", source: Self.source, type: .alertChanged, time: time, as: KafkaHeader.self)
-            ))
-            sequences.append(seq)
+        try await connection.query("BEGIN", logger: logger)
+        do {
+            var rows: [(seq: Int64, record: KafkaProducerRecord)] = []
+            let document = JSONDocument()
+            for try await (seq, alertID, version, updatedAt, snapshot) in try await connection.query("""
+                UPDATE alerts.changes SET relayed = true
+                WHERE seq IN (SELECT seq FROM alerts.changes WHERE NOT relayed ORDER BY seq LIMIT \(Self.rowsPerRound))
+                RETURNING seq, alert_id, version, (extract(epoch FROM updated_at) * 1000000)::int8, snapshot::text
+                """, logger: logger
+            ).decode((Int64, String, Int32, Int64?, String).self) {
+                let time = try updatedAt.map(EventTime.init(microseconds:))
+                    ?? document.parse(Array(snapshot.utf8)) { root in try AlertChanged.decode(root).updatedAt }
+                rows.append((seq, KafkaProducerRecord(
+                    topic: EventTopic.alerts.name, key: Array(alertID.utf8), value: Array(snapshot.utf8),
+                    headers: EventRecord.headers(id: "\(alertID)-v\(version)", source: Self.source, type: .alertChanged, time: time, as: KafkaHeader.self)
+                )))
+            }
+            // RETURNING follows no order: sequence order is version order per alert.
+            rows.sort { $0.seq < $1.seq }
+            if !rows.isEmpty {
+                for result in await producer.send(rows.map(\.record), timeout: .seconds(30)) { _ = try result.get() }
+            }
+            try await connection.query("COMMIT", logger: logger)
+            return rows.count
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
         }
-        guard !records.isEmpty else { return 0 }
-        for result in await producer.send(records, timeout: .seconds(30)) { _ = try result.get() }
-        try await connection.query("UPDATE alerts.changes SET relayed = true WHERE seq = ANY(\(sequences))", logger: logger)
-        return records.count
     }
+
+    /// Changes relayed per round.
+    static let rowsPerRound = 500
 
     /// `ce_source` of every relayed change.
     static let source = "urn:iomt:alerts"
