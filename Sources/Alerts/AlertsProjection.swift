@@ -56,23 +56,25 @@ public struct AlertsProjection: Projection {
     public var migrations: [Migration] { AlertsStore.migrations }
     /// Once a second.
     public var tickInterval: Duration? { .seconds(1) }
-    /// 15,000 events. Each batch locks, loads and writes every subject it touched
-    /// (with 7,000 subjects, a 10,000-event batch touches about 5,000, a
-    /// 20,000-event one nearly all), so larger batches write each subject for more
-    /// events. In `iomt bench projection --projection alerts` (prefetch 8,192 KiB)
-    /// 15,000 gave 26,600–32,500 events/s at 134–139 MB peak RSS, 20,000 gave
-    /// 26,400–38,700 at 137–153 MB and 25,000 36,300–37,500 at 145–148 MB: beyond
-    /// 15,000 the peak RSS reaches the worker's 150 MB budget for no clear gain on
-    /// this noisy machine. (10,000, at a 4,096 KiB prefetch, gave 26,000–27,500 at
-    /// 110–113 MB.)
+    /// 15,000 events. Each batch locks and writes every subject it touched (with
+    /// 7,000 subjects, a 10,000-event batch touches about 5,000, a 20,000-event
+    /// one nearly all), so larger batches write each subject for more events. In
+    /// `iomt bench projection --projection alerts`, with batches prepared ahead:
+    /// 15,000 gave 40,600–49,600 events/s at 135–146 MB peak RSS (5 runs);
+    /// measured before fetches were bounded (`fetch.max.bytes`),
+    /// 10,000 gave 34,700–40,600 and 12,000 37,000–43,700 at 140–149 MB, while
+    /// 25,000 and 30,000 gave no more speed at 155–168 MB, over the worker's
+    /// 150 MB budget.
     public var defaultBatchMaxEvents: Int { 15_000 }
     /// 8,192 KiB, half the default: a batch here holds far more than its events
     /// (subjects, active alerts, every change and its document), so the worker's
-    /// memory budget leaves less room for prefetched messages. At 4,096 the
-    /// fetch stalls of librdkafka 2.0.2 (see ``Projection/defaultPrefetchKilobytes``)
-    /// starved 25,000-event batches (30,000 events/s, against 42,000–45,000 at
-    /// 8,192); at 16,384 the peak RSS was 195 MB (measured before events were made
-    /// smaller in memory).
+    /// memory budget leaves less room for prefetched messages. Smaller starves the
+    /// worker through the fetch stalls of librdkafka 2.0.2 (see
+    /// ``Projection/defaultPrefetchKilobytes``): with batches prepared ahead,
+    /// 7,168 gave 37,500–45,300 events/s, 6,144 34,900–36,900 and 4,096
+    /// 30,000–32,600 (peak RSS 123–139, 110–114 and 126–133 MB; measured before
+    /// fetches were bounded). At 16,384 the peak RSS was 195 MB (measured before
+    /// events were made smaller in memory).
     public var defaultPrefetchKilobytes: Int { 8192 }
 
     /// The outbox relay, unless `ALERTS_RELAY=off` (a second worker set on the same
