@@ -23,7 +23,9 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         and measures, on the same log: consume + decode only (the limit); the worker \
         executable catching up from an empty database (its own process; rate from its \
         first applied batch, and its peak RSS); and a naive projector applying \
-        --naive-events events each in its own transaction. Both consuming passes use the \
+        --naive-events events each in its own transaction. For a projection that prepares \
+        batches ahead (alerts), a last pass times that preparation alone on one task, \
+        batch by batch, after the first two batches were applied. Both consuming passes use the \
         dev broker's consumer settings (a 10 ms fetch wait, as `iomt dev` gives its \
         workers). PostgreSQL from DATABASE_URL \
         or --database-url; the bench uses fresh databases on that server.
