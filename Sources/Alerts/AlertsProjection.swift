@@ -95,24 +95,28 @@ public struct AlertsProjection: Projection {
     public var preparesAhead: Bool { true }
 
     /// Evaluates a batch from the subjects this worker last wrote (the cache holds
-    /// them with their active alerts) and remembers the result in the cache under
-    /// the row version it will be written with, before the batch's transaction and
-    /// possibly while the previous batch is still being written (from what that
-    /// batch left in the cache). Nothing when a subject is not cached, or the
-    /// batch acknowledges alerts (finding their subjects needs the database).
+    /// them with their active alerts), before the batch's transaction and possibly
+    /// while the previous batch is still being written (from what that batch left
+    /// in the cache). Nothing when a subject is not cached, the batch acknowledges
+    /// alerts (finding their subjects needs the database), or evaluations from the
+    /// cache are paused. The result is remembered in the cache at once, under the
+    /// row version it will be written with, so the next batch can be prepared
+    /// from it; remembering it only once ``apply(_:prepared:in:)`` found it
+    /// current put that work between the version check and the next preparation
+    /// (37,600–41,300 events/s in 3 runs, against 40,600–49,600 in 5). If the
+    /// batch is not applied from it (the runtime dropped the preparation, another
+    /// worker wrote, or the transaction failed), PostgreSQL never holds that
+    /// version: the next evaluation from those entries is discarded at its version
+    /// check, and the batch is evaluated from the stored rows.
     ///
     /// The statements are built when the batch is applied, not here: built ahead,
     /// they held about 6 MB more at once and the worker's peak RSS passed its
     /// 150 MB budget in two of six runs of `iomt bench projection --projection
     /// alerts` (135–164 MB, against 139–147 MB in four runs), for no clear gain in
     /// speed (41,000–48,000 events/s, against 37,000–45,000).
-    ///
-    /// Remembered before they are written: if the batch is not applied from this
-    /// (another worker wrote some of its subjects) or its transaction rolls back,
-    /// PostgreSQL never holds that version, so nothing is kept from those entries.
     public func prepare(_ events: [ProjectedEvent]) async -> (any Sendable)? {
         let scope = BatchScope(events)
-        guard scope.acknowledgements.isEmpty, optimism.shouldTry(),
+        guard scope.acknowledgements.isEmpty, !optimism.isPaused,
               var known = knownState(of: scope.keys, batch: events)
         else { return nil }
         let (subjects, alerts) = known.take()
@@ -134,6 +138,7 @@ public struct AlertsProjection: Projection {
     /// some of them, or the cache lacks some) the subjects and their active alerts
     /// are loaded and the batch is evaluated from them.
     public func apply(_ events: [ProjectedEvent], prepared: (any Sendable)?, in context: ProjectionContext) async throws {
+        optimism.beginBatch()
         var evaluated = prepared as? PreparedBatch
         if evaluated == nil { evaluated = await prepare(events) as? PreparedBatch }
         if let prepared = evaluated {
@@ -235,9 +240,11 @@ public struct AlertsProjection: Projection {
     }
 
     /// Records the evaluation's dead letters, remembers the subjects it touched in
-    /// the cache under a new row version (see ``prepare(_:)``), tells the runtime
-    /// the next batch may be prepared from them, and writes them and the changes,
-    /// one statement building while the previous one executes.
+    /// the cache under a new row version, tells the runtime the next batch may be
+    /// prepared from them, and writes them and the changes, one statement building
+    /// while the previous one executes. Remembered before they are written: if
+    /// the transaction then fails, PostgreSQL never holds that version, so the
+    /// next evaluation from those entries is discarded at its version check.
     private func save(_ evaluation: Evaluation, context: ProjectionContext) async throws {
         for (event, reason) in evaluation.deadLetters { context.deadLetter(event, reason: reason) }
         let version = VersionedRowCache<KnownSubject>.newVersion()

@@ -50,7 +50,6 @@ struct KnownState {
     /// The keys of ``versions``, sorted (the lock order).
     var keys: [String] = []
 
-    /// Adds the cached subject of `key` and its alerts; false if it is not cached.
     /// Takes the subjects and the alerts out (so the evaluation changes them
     /// without copying).
     mutating func take() -> (subjects: [AlertSubject], alerts: [String: AlertRecord]) {
@@ -61,6 +60,7 @@ struct KnownState {
         return (subjects, alerts)
     }
 
+    /// Adds the cached subject of `key` and its alerts; false if it is not cached.
     mutating func add(_ key: String, from cache: VersionedRowCache<KnownSubject>) -> Bool {
         guard let entry = cache.entry(key) else { return false }
         add(key, entry)
@@ -158,20 +158,20 @@ struct Evaluation: Sendable {
 
 /// Whether to evaluate a batch from the cache before its row versions are known.
 /// After a discarded evaluation (another worker wrote some of the subjects) the
-/// next few batches are evaluated from the stored rows only, so workers that share
-/// many subjects do not evaluate every batch twice; those batches refresh the cache.
+/// next ``pause`` batches are evaluated from the stored rows only, so workers
+/// that share many subjects do not evaluate every batch twice; those batches
+/// refresh the cache.
 final class Optimism: Sendable {
     /// Batches evaluated from the stored rows only after a discarded evaluation.
     static let pause = 4
     private let state = Mutex((skip: 0, hits: 0, misses: 0))
 
-    /// True unless paused after a discarded evaluation.
-    func shouldTry() -> Bool {
-        state.withLock { state in
-            guard state.skip > 0 else { return true }
-            state.skip -= 1
-            return false
-        }
+    /// True while paused after a discarded evaluation.
+    var isPaused: Bool { state.withLock { $0.skip > 0 } }
+
+    /// Counts a batch towards the end of a pause (once per attempt to apply one).
+    func beginBatch() {
+        state.withLock { state in state.skip = max(0, state.skip - 1) }
     }
 
     /// Counts an evaluation kept (`hit`) or discarded; a discarded one pauses.

@@ -66,8 +66,11 @@ struct SubjectTable: Sendable {
         return body(&values[position])
     }
 
-    /// Runs `body` on the subject of `key` if it is present.
+    /// Runs `body` on the subject of `key` if it is present, and marks it touched
+    /// (so it is written).
     mutating func updateIfPresent(_ key: String, _ body: (inout AlertSubject) -> Void) {
-        if let position = positions[key] { body(&values[position]) }
+        guard let position = positions[key] else { return }
+        touched[position] = true
+        body(&values[position])
     }
 }

@@ -23,6 +23,9 @@ final class BatchReadiness: Sendable {
         settle(false)
     }
 
+    /// Whether a task waits in ``wait()`` (for tests).
+    var hasWaiter: Bool { state.withLock { !$0.waiters.isEmpty } }
+
     /// True once ``end()`` was called.
     var hasEnded: Bool { state.withLock { $0.ended } }
 

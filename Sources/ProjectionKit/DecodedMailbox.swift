@@ -8,7 +8,8 @@ import Synchronization
 /// it is ready: an idle worker applies each delivery at once (freshness), a busy
 /// one gets batches as large as the limit (fewer writes per event). Raw messages
 /// never pile up behind a whole batch: besides the batch being applied, at most
-/// one batch of decoded records (plus one chunk) waits in memory.
+/// one batch of decoded records (plus one chunk) waits in memory, and one more
+/// when the loop took a batch early to prepare it (``takeFullBatch()``).
 ///
 /// Order is kept: records decoded after an assignment or a revocation stay behind
 /// it. A tick keeps no place: it waits as one pending flag and is handed over when
@@ -17,8 +18,9 @@ import Synchronization
 /// splits the batch gathering. Back-pressure: ``send(_:)`` of records returns only
 /// once fewer than `maxRecords` records wait.
 ///
-/// One task sends records and one task (the batch loop) takes events; any task
-/// may send the other events.
+/// One task sends records and one task at a time takes events (the batch loop,
+/// or while it applies a batch, its lookahead); any task may send the other
+/// events.
 final class DecodedMailbox: Sendable {
     private struct State {
         /// Events ready to take, before ``open``.
@@ -151,9 +153,11 @@ final class DecodedMailbox: Sendable {
         }
     }
 
-    /// The next event if it is a batch of records gathered up to `maxRecords` (the
-    /// loop takes it early, to prepare it while the current batch is written);
-    /// nil, taking nothing, otherwise. Never waits.
+    /// The next event if it is a batch of records closed for taking (gathered up
+    /// to `maxRecords`, or closed early by an assignment or a revocation behind
+    /// it) or an open batch gathered up to `maxRecords`: the loop takes it early,
+    /// to prepare it while the current batch is written. Nil, taking nothing,
+    /// otherwise. Never waits.
     func takeFullBatch() -> [DecodedRecord]? {
         let (records, sender) = state.withLock { state -> ([DecodedRecord]?, CheckedContinuation<Void, Never>?) in
             let full: Bool

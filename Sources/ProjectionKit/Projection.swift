@@ -49,9 +49,9 @@ public protocol Projection: Sendable {
     /// the projection holds in memory, possibly while the previous batch's
     /// transaction is still running (after its ``ProjectionContext/evaluationFinished()``),
     /// and before the runtime knows that batch will commit. The result reaches
-    /// ``apply(_:prepared:in:)`` with exactly these events; the projection must
-    /// check there, under its locks, that what it assumed still holds. The
-    /// default prepares nothing.
+    /// ``apply(_:prepared:in:)`` with exactly these events, once per attempt (a
+    /// retried batch gets it again); the projection must check there, under its
+    /// locks, that what it assumed still holds. The default prepares nothing.
     func prepare(_ events: [ProjectedEvent]) async -> (any Sendable)?
     /// Applies a batch with what ``prepare(_:)`` made of it (nil when the runtime
     /// prepared nothing: the first batch, or one whose events changed since, e.g.

@@ -342,12 +342,8 @@ public final class ProjectionRuntime: Service, Sendable {
             }
             readiness.end()
             // A lookahead still waiting for a full batch stops now (its sleep ends
-            // at once); one that took a batch prepares it to the end.
+            // at once); one that took a batch prepares it to the end, awaited below.
             lookahead?.cancel()
-            var next = await lookahead?.value
-            // Positions moved under the batch: what was prepared ahead assumed
-            // otherwise, so the next batch is applied without it.
-            if fencedAny { next?.preparation = nil }
             for (partition, range) in batch.ranges { owned[partition] = range.to }
             try? consumer.commit(batch.ranges.mapValues(\.to))
             applied += batch.events.count
@@ -363,13 +359,18 @@ public final class ProjectionRuntime: Service, Sendable {
                     runtime.metrics.lag(partition, max(0, marks.high - range.to))
                 }
             }
+            var next = await lookahead?.value
+            // Positions moved under the batch: what was prepared ahead assumed
+            // otherwise, so the next batch is applied without it.
+            if fencedAny { next?.preparation = nil }
             return next
         }
 
         /// Once the batch being applied is ready (its result final in the
         /// projection's memory), takes the next batch if it has gathered in full
-        /// before this one ends, and prepares it. A batch taken is always returned,
-        /// so no record is lost.
+        /// before this one ends, and prepares it. A batch taken is always returned
+        /// and applied next; only stopping drops it, uncommitted, so the partition's
+        /// next owner reads it again from the checkpoints.
         static func prepareAhead(_ projection: any Projection, after readiness: BatchReadiness, from mailbox: DecodedMailbox) async -> AheadBatch? {
             guard await readiness.wait() else { return nil }
             // Polled: the batch fills as deliveries are decoded, while this one's

@@ -4,7 +4,7 @@ import Foundation
 import Kafka
 import Logging
 import PostgresNIO
-import ProjectionKit
+@testable import ProjectionKit
 import Simulator
 import Testing
 import WorkerTestSupport
@@ -56,61 +56,139 @@ struct PreparedEvaluationTests {
         return "\(extra.count) extra, \(missing.count) missing\nextra:\n\(short(extra))\nmissing:\n\(short(missing))"
     }
 
-    /// Applies each batch through `projections` in turn, each batch prepared by
-    /// the projection that applies it (`ahead`) or not at all.
-    static func apply(_ batches: [[ProjectedEvent]], with projections: [AlertsProjection], ahead: Bool, database: TestDatabase) async throws {
+    /// How a batch's preparation reaches `apply`.
+    enum Preparation {
+        /// Not prepared.
+        case none
+        /// Prepared by the projection that applies it.
+        case ahead
+        /// Prepared, applied in a transaction that rolls back, then applied again
+        /// with the same preparation (a retried batch). (A batch evaluated from
+        /// the stored rows whose transaction fails leaves cache entries under a
+        /// version PostgreSQL never holds: the retry discards one evaluation, as
+        /// if another worker had written, and is correct either way.)
+        case retried
+        /// Prepared, then dropped (as the runtime does after fencing): the
+        /// dropped result is in the cache, so the batch's own evaluation from the
+        /// cache is discarded and it is evaluated from the stored rows.
+        case dropped
+    }
+
+    struct Rollback: Error {}
+
+    /// Applies each batch through `projections` in turn.
+    static func apply(_ batches: [[ProjectedEvent]], with projections: [AlertsProjection], _ preparation: Preparation, database: TestDatabase) async throws {
         try await PostgresClient.withClient(database.settings, logger: quietLogger()) { client in
             try await projections[0].migrate(client: client, logger: quietLogger())
             for (index, batch) in batches.enumerated() {
                 let projection = projections[index % projections.count]
-                let prepared = ahead ? await projection.prepare(batch) : nil
-                try await projection.applyStandalone(batch, prepared: prepared, client: client, logger: quietLogger(), now: batch.last!.event.time)
+                let now = batch.last!.event.time
+                var prepared: (any Sendable)?
+                switch preparation {
+                case .none: break
+                case .ahead: prepared = await projection.prepare(batch)
+                case .dropped: _ = await projection.prepare(batch)
+                case .retried:
+                    prepared = await projection.prepare(batch)
+                    guard prepared != nil else { break }
+                    do {
+                        try await client.withTransaction(logger: quietLogger()) { connection in
+                            try await projection.apply(batch, prepared: prepared, in: ProjectionContext(connection: connection, logger: quietLogger(), now: now))
+                            throw Rollback()
+                        }
+                    } catch {}
+                }
+                try await projection.applyStandalone(batch, prepared: prepared, client: client, logger: quietLogger(), now: now)
             }
         }
     }
 
-    @Test("one worker: batches prepared from its cache write what batches evaluated from the stored rows write")
+    /// The stored result of every batch evaluated from the stored rows (a new
+    /// projection per batch has nothing cached).
+    static func reference(_ batches: [[ProjectedEvent]]) async throws -> [String] {
+        let database = try await TestDatabase.create()
+        try await apply(batches, with: batches.map { _ in AlertsProjection() }, .none, database: database)
+        let rows = try await stored(database)
+        await database.drop()
+        return rows
+    }
+
+    @Test("one worker: batches prepared from its cache write what batches evaluated from the stored rows write, also when a batch is retried or its preparation dropped")
     func preparedEqualsStored() async throws {
         let batches = Self.batches()
         #expect(batches.count >= 9)
-        let reference = try await TestDatabase.create()
-        // A new projection per batch has nothing cached: every batch is evaluated
-        // from the stored rows.
-        try await Self.apply(batches, with: batches.map { _ in AlertsProjection() }, ahead: false, database: reference)
-        let prepared = try await TestDatabase.create()
-        let projection = AlertsProjection()
-        try await Self.apply(batches, with: [projection], ahead: true, database: prepared)
-
-        let expected = try await Self.stored(reference)
-        let actual = try await Self.stored(prepared)
+        let expected = try await Self.reference(batches)
         #expect(expected.contains { $0.hasPrefix("change ") }, "the workload raises alerts")
-        #expect(actual.count == expected.count)
-        #expect(actual == expected, "\(Self.difference(actual, expected))")
-        // Only the first batches (subjects not cached yet) are evaluated from the
-        // stored rows; none is discarded.
-        #expect(projection.optimism.counts.hits >= batches.count - 2)
-        #expect(projection.optimism.counts.misses == 0)
-        await reference.drop()
-        await prepared.drop()
+        for preparation in [Preparation.ahead, .retried, .dropped] {
+            let database = try await TestDatabase.create()
+            let projection = AlertsProjection()
+            try await Self.apply(batches, with: [projection], preparation, database: database)
+            let actual = try await Self.stored(database)
+            #expect(actual.count == expected.count, "\(preparation)")
+            #expect(actual == expected, "\(preparation): \(Self.difference(actual, expected))")
+            // Only the first batches (subjects not cached yet) are evaluated from
+            // the stored rows; none is discarded, unless its preparation was.
+            if preparation != .dropped {
+                #expect(projection.optimism.counts.hits >= batches.count - 2, "\(preparation)")
+                #expect(projection.optimism.counts.misses == 0, "\(preparation)")
+            } else {
+                #expect(projection.optimism.counts.misses > 0)
+            }
+            await database.drop()
+        }
     }
 
     @Test("two workers sharing subjects: an evaluation from subjects the other wrote since is discarded, and the result is the same")
     func sharedSubjects() async throws {
         let batches = Self.batches()
-        let reference = try await TestDatabase.create()
-        try await Self.apply(batches, with: [AlertsProjection()], ahead: true, database: reference)
+        let expected = try await Self.reference(batches)
         let shared = try await TestDatabase.create()
         let first = AlertsProjection()
         let second = AlertsProjection()
-        try await Self.apply(batches, with: [first, second], ahead: true, database: shared)
-
-        let expected = try await Self.stored(reference)
+        try await Self.apply(batches, with: [first, second], .ahead, database: shared)
         let actual = try await Self.stored(shared)
         #expect(actual.count == expected.count)
         #expect(actual == expected, "\(Self.difference(actual, expected))")
         let discarded = first.optimism.counts.misses + second.optimism.counts.misses
         #expect(discarded > 0, "each worker's cache goes stale when the other writes")
-        await reference.drop()
         await shared.drop()
+    }
+
+    @Test("a tick writes the subjects it evaluates: a silent device's offline alert opens once, and the next tick finds nothing due")
+    func tickWritesSubjects() async throws {
+        let database = try await TestDatabase.create()
+        let projection = AlertsProjection()
+        let start = EventTime(microseconds: 1_764_000_000_000_000)
+        let heartbeat = Event(id: "hb-1", source: "urn:test", time: start, payload: .deviceHeartbeat(DeviceHeartbeat(deviceId: "dev-silent", batteryPercent: 80)))
+        let placeholder = KafkaMessage(topic: "t", partition: 0, offset: 0, key: nil, value: [], headers: [])
+        try await PostgresClient.withClient(database.settings, logger: quietLogger()) { client in
+            try await projection.migrate(client: client, logger: quietLogger())
+            try await projection.applyStandalone([ProjectedEvent(event: heartbeat, message: placeholder)], client: client, logger: quietLogger(), now: start)
+            // Three 60 s heartbeat intervals of silence, and then some.
+            let later = start.adding(.seconds(200))
+            func tick() async throws {
+                try await client.withTransaction(logger: quietLogger()) { connection in
+                    try await projection.tick(in: ProjectionContext(connection: connection, logger: quietLogger(), now: later, caughtUp: true))
+                }
+            }
+            func changes() async throws -> [String] {
+                var rows: [String] = []
+                for try await (id, version) in try await client.query("SELECT alert_id, version FROM alerts.changes ORDER BY seq").decode((String, Int32).self) {
+                    rows.append("\(id) v\(version)")
+                }
+                return rows
+            }
+            try await tick()
+            let afterFirst = try await changes()
+            #expect(afterFirst.count == 1, "\(afterFirst)")
+            var state = ""
+            for try await value in try await client.query("SELECT state::text FROM alerts.subjects WHERE subject_key = 'device:dev-silent'").decode(String.self) { state = value }
+            #expect(state.contains("device.offline"), "the subject's tracks name the open alert")
+            try await tick()
+            #expect(try await changes() == afterFirst, "nothing was due any more")
+        }
+        let alerts = try await storedAlerts(database)
+        #expect(alerts.values.map(\.status) == ["open"])
+        await database.drop()
     }
 }

@@ -189,6 +189,7 @@ struct DecodedMailboxTests {
     func readiness() async throws {
         let ready = BatchReadiness()
         let waiter = Task { await ready.wait() }
+        try await Self.eventually { ready.hasWaiter }
         ready.ready()
         ready.end()
         #expect(await waiter.value)
@@ -197,6 +198,7 @@ struct DecodedMailboxTests {
 
         let notReady = BatchReadiness()
         let early = Task { await notReady.wait() }
+        try await Self.eventually { notReady.hasWaiter }
         #expect(!notReady.hasEnded)
         notReady.end()
         notReady.ready()
