@@ -127,9 +127,9 @@ public struct AlertsProjection: Projection {
         // The subjects' rows are updated: a subject the evaluation had to create
         // (none should be) has none, so such a batch is applied from the store.
         guard evaluation.subjects.values.count == known.keys.count else { return nil }
-        let version = VersionedRowCache<KnownSubject>.newVersion()
-        remember(evaluation, version: version)
-        return PreparedBatch(keys: known.keys, versions: known.versions, evaluation: evaluation, version: version, existingAlerts: existing)
+        let written = Written(touched: evaluation.subjects.touchedKeys, existingAlerts: existing)
+        remember(evaluation, written)
+        return PreparedBatch(keys: known.keys, versions: known.versions, evaluation: evaluation, written: written)
     }
 
     /// Applies a batch. Prepared from the cache (by ``prepare(_:)``, ahead or
@@ -145,30 +145,33 @@ public struct AlertsProjection: Projection {
             try await AlertsStore.lock(prepared.keys, context: context)
             if try await AlertsStore.versions(prepared.keys, context: context) == prepared.versions {
                 optimism.record(hit: true)
-                context.evaluationFinished()
-                for (event, reason) in prepared.evaluation.deadLetters { context.deadLetter(event, reason: reason) }
-                try await context.pipelined { send in
-                    try await write(prepared.evaluation, version: prepared.version, existingAlerts: prepared.existingAlerts, to: send)
-                }
-                return
+                return try await save(prepared.evaluation, prepared.written, remembered: true, context: context)
             }
             optimism.record(hit: false)
             context.logger.debug("evaluation from cached subjects discarded: another worker wrote some of them")
         }
         let scope = BatchScope(events)
         let acknowledged = try await AlertsStore.lookUp(scope.acknowledgements, context: context)
-        try await save(evaluateFromStore(events, keys: scope.keys.union(acknowledged.values.map(\.subjectKey)), acknowledged: acknowledged, context: context), context: context)
+        let evaluation = try await evaluateFromStore(events, keys: scope.keys.union(acknowledged.values.map(\.subjectKey)), acknowledged: acknowledged, context: context)
+        try await save(evaluation, Written(touched: evaluation.subjects.touchedKeys), context: context)
     }
 
     /// A batch prepared from the cache: the subjects' keys (sorted), the row
-    /// versions they were evaluated from, the evaluation, the row version it is
-    /// cached under (and will be written with) and the alerts that have a row.
+    /// versions they were evaluated from, the evaluation, and how it is written.
     struct PreparedBatch: Sendable {
         var keys: [String]
         var versions: [String: Int64]
         var evaluation: Evaluation
-        var version: Int64
-        var existingAlerts: Set<String>
+        var written: Written
+    }
+
+    /// How an evaluation is written: the subjects it touched (sorted), the row
+    /// version they are written and cached under, and, when known, the alerts
+    /// that have a row (then every subject is known to have one too).
+    struct Written: Sendable {
+        var touched: [String]
+        var version = VersionedRowCache<KnownSubject>.newVersion()
+        var existingAlerts: Set<String>?
     }
 
     /// Locks and loads the batch's subjects and their active alerts, then
@@ -182,7 +185,8 @@ public struct AlertsProjection: Projection {
         var subjects = SubjectTable(try await AlertsStore.loadSubjects(sortedKeys, cache: cache, context: context))
         // Vitals without a patient id belong to the device's current patient: find
         // those patients with the devices' assignments, then lock and load them too.
-        let extra = attributedPatients(batch, assignments: assignments(in: subjects.values)).map(AlertSubject.patientKey).filter { !keys.contains($0) }
+        let extra = PatientStateFold.patients(in: batch.lazy.map(\.event), assignments: assignments(in: subjects.values))
+            .map(AlertSubject.patientKey).filter { !keys.contains($0) }
         if !extra.isEmpty {
             try await AlertsStore.lock(extra.sorted(), context: context)
             subjects.addMissing(try await AlertsStore.loadSubjects(extra, cache: cache, context: context))
@@ -204,24 +208,12 @@ public struct AlertsProjection: Projection {
             guard let entry else { return nil }
             known.add(key, entry)
         }
-        for patient in attributedPatients(batch, assignments: assignments(in: known.subjects)) {
+        for patient in PatientStateFold.patients(in: batch.lazy.map(\.event), assignments: assignments(in: known.subjects)) {
             let key = AlertSubject.patientKey(patient)
             guard known.versions[key] != nil || known.add(key, from: cache) else { return nil }
         }
         known.keys = known.versions.keys.sorted()
         return known
-    }
-
-    /// The patients the batch's vitals are attributed to through their devices'
-    /// assignments (assignment changes inside the batch are replayed).
-    private func attributedPatients(_ batch: [ProjectedEvent], assignments: [String: DeviceAssignmentRecord]) -> [String] {
-        var fold = PatientStateFold(assignments: assignments)
-        var attributed = Set<String>()
-        for projected in batch {
-            if let patient = fold.patient(of: projected.event) { attributed.insert(patient) }
-            fold.applyAssignment(projected.event)
-        }
-        return Array(attributed)
     }
 
     /// Evaluates the subjects whose rules fell due by the clock.
@@ -236,45 +228,38 @@ public struct AlertsProjection: Projection {
         for key in keys {
             evaluation.subjects.updateIfPresent(key) { engine.evaluate(&$0, alerts: &evaluation.alerts, at: context.now, changes: &evaluation.changes) }
         }
-        try await save(evaluation, context: context)
+        try await save(evaluation, Written(touched: evaluation.subjects.touchedKeys), context: context)
     }
 
     /// Records the evaluation's dead letters, remembers the subjects it touched in
-    /// the cache under a new row version, tells the runtime the next batch may be
-    /// prepared from them, and writes them and the changes, one statement building
-    /// while the previous one executes. Remembered before they are written: if
-    /// the transaction then fails, PostgreSQL never holds that version, so the
-    /// next evaluation from those entries is discarded at its version check.
-    private func save(_ evaluation: Evaluation, context: ProjectionContext) async throws {
+    /// the cache under their new row version (unless ``prepare(_:)`` already did),
+    /// tells the runtime the next batch may be prepared from them, and writes them
+    /// and the changes, one statement building while the previous one executes.
+    /// Remembered before they are written: if the transaction then fails,
+    /// PostgreSQL never holds that version, so the next evaluation from those
+    /// entries is discarded at its version check.
+    private func save(_ evaluation: Evaluation, _ written: Written, remembered: Bool = false, context: ProjectionContext) async throws {
         for (event, reason) in evaluation.deadLetters { context.deadLetter(event, reason: reason) }
-        let version = VersionedRowCache<KnownSubject>.newVersion()
-        remember(evaluation, version: version)
+        if !remembered { remember(evaluation, written) }
         context.evaluationFinished()
-        try await context.pipelined { send in try await write(evaluation, version: version, existingAlerts: nil, to: send) }
-    }
-
-    /// Hands over the statements writing the subjects the evaluation touched
-    /// (under `version`) and its changes. `existingAlerts`, when known, names the
-    /// alerts that have a row, and then every subject is known to have one.
-    private func write(
-        _ evaluation: Evaluation, version: Int64, existingAlerts: Set<String>?, to send: (PostgresQuery) async throws -> Void
-    ) async throws {
-        // `alerts` is keyed by alert id and a subject's tracks name only its own
-        // alerts, so each subject's next due time reads the whole dictionary.
-        try await AlertsStore.write(
-            subjects: evaluation.subjects.touchedKeys, in: evaluation.subjects, version: version, existing: existingAlerts != nil,
-            nextDue: { engine.nextDue($0, alerts: evaluation.alerts) }, to: send
-        )
-        try await AlertsStore.write(changes: evaluation.changes, existing: existingAlerts, to: send)
+        try await context.pipelined { send in
+            // `alerts` is keyed by alert id and a subject's tracks name only its
+            // own alerts, so each subject's next due time reads the whole dictionary.
+            try await AlertsStore.write(
+                subjects: written.touched, in: evaluation.subjects, version: written.version, existing: written.existingAlerts != nil,
+                nextDue: { engine.nextDue($0, alerts: evaluation.alerts) }, to: send
+            )
+            try await AlertsStore.write(changes: evaluation.changes, existing: written.existingAlerts, to: send)
+        }
     }
 
     /// Caches the subjects the evaluation touched, with their active alerts, as
-    /// written under `version`.
-    private func remember(_ evaluation: Evaluation, version: Int64) {
+    /// written.
+    private func remember(_ evaluation: Evaluation, _ written: Written) {
         let active = evaluation.activeAlertsBySubject
-        cache.store(evaluation.subjects.touchedKeys.compactMap { key in
+        cache.store(written.touched.compactMap { key in
             evaluation.subjects[key].map { (key: key, value: KnownSubject(subject: $0, alerts: active[key] ?? [])) }
-        }, version: version)
+        }, version: written.version)
     }
 }
 

@@ -38,8 +38,10 @@ public struct PatientStateFold: Sendable {
     }
 
     /// The patients a batch touches, given the stored assignments of its devices
-    /// (assignment changes inside the batch are replayed).
-    public static func patients(in events: [Event], assignments: [String: DeviceAssignmentRecord]) -> Set<String> {
+    /// (assignment changes inside the batch are replayed). Inlinable, so callers
+    /// in other modules get it specialized for their sequence.
+    @inlinable
+    public static func patients(in events: some Sequence<Event>, assignments: [String: DeviceAssignmentRecord]) -> Set<String> {
         var fold = PatientStateFold(assignments: assignments)
         var ids = Set<String>()
         for event in events {

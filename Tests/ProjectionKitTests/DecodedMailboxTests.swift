@@ -154,6 +154,7 @@ struct DecodedMailboxTests {
         await mailbox.send(Self.records(0, 1))
         #expect(Self.describe(await mailbox.next()) == "records 0..<1")
     }
+
     @Test("a full batch can be taken early; a gathering one, or one behind an assignment, cannot")
     func takeFullBatch() async throws {
         let mailbox = DecodedMailbox(maxRecords: 6)
