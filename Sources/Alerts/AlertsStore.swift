@@ -20,7 +20,8 @@ import ServiceSupport
 /// alerts and changes one statement each, each statement's rows built while
 /// PostgreSQL executes the one before.
 enum AlertsStore {
-    /// The notification channel a change is announced on.
+    /// The notification channel changes are announced on (see
+    /// ``write(changes:existing:to:)``).
     static let channel = "iomt_alerts"
     /// Subject rows per statement.
     static let subjectsPerStatement = 1_000
@@ -229,8 +230,10 @@ enum AlertsStore {
     }
 
     /// Sends the statements writing the latest state of changed alerts, appending
-    /// every change to `alerts.changes` and announcing each on ``channel``
-    /// (delivered at commit). Each snapshot is serialized once; rows go as binary
+    /// every change to `alerts.changes` and announcing them on ``channel``
+    /// (delivered at commit) with one notification, `{"from":seq,"to":seq}`: the
+    /// range of sequence numbers appended (a range can also hold changes of other
+    /// transactions, committed or not; readers take what they find in it). Each snapshot is serialized once; rows go as binary
     /// arrays.
     ///
     /// `existing`, when known, names the alerts that have a row: those are
@@ -281,7 +284,10 @@ enum AlertsStore {
                     patient_id = EXCLUDED.patient_id, updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, snapshot = EXCLUDED.snapshot
                 """)
         }
-        // The notification is assembled as text: the snapshot is already JSON.
+        // One notification for the whole statement, naming the range of sequence
+        // numbers it appended. A notification per change, with its snapshot, cost
+        // PostgreSQL 10–25 ms per 6,450 changes in the statement and 5–50 ms more
+        // at commit (measured in psql).
         try await send("""
             WITH appended AS (
                 INSERT INTO alerts.changes (alert_id, version, facility_id, patient_id, updated_at, snapshot)
@@ -289,9 +295,9 @@ enum AlertsStore {
                 FROM unnest(\(history.ids)::text[], \(history.versions)::int4[], \(history.facilities)::text[], \(history.patients)::text[],
                             \(history.updated)::int8[], \(history.snapshots)::text[]) WITH ORDINALITY AS r(id, version, facility, patient, updated, snapshot, n)
                 ORDER BY n
-                RETURNING seq, snapshot
+                RETURNING seq
             )
-            SELECT count(pg_notify(\(channel), '{"seq":' || seq || ',"alert":' || snapshot || '}')) FROM appended
+            SELECT pg_notify(\(channel), '{"from":' || min(seq) || ',"to":' || max(seq) || '}') FROM appended
             """)
     }
 }

@@ -9,10 +9,12 @@ import ServiceLifecycle
 import ServiceSupport
 import Synchronization
 
-/// Alert changes as they happen, from PostgreSQL's `LISTEN iomt_alerts`, fanned
-/// out to the open `/v1/alerts/stream` connections.
+/// Alert changes as they happen, announced on PostgreSQL's `LISTEN iomt_alerts`
+/// and read from `alerts.changes`, fanned out to the open `/v1/alerts/stream`
+/// connections.
 ///
-/// One dedicated connection listens (reconnecting with backoff when it drops).
+/// One dedicated connection listens and reads (reconnecting with backoff when it
+/// drops).
 /// A client that reconnects with `Last-Event-ID` first gets the changes after that
 /// id from `alerts.changes`, then the live ones, without duplicates.
 final class AlertStream: Service, Sendable {
@@ -42,16 +44,10 @@ final class AlertStream: Service, Sendable {
                     delay = .milliseconds(200)
                     do {
                         try await connection.listen(on: "iomt_alerts") { notifications in
-                        self.listening.set()
-                        let document = JSONDocument()
-                        for try await notification in notifications {
-                            if let change = try? document.parse(Array(notification.payload.utf8), { root -> Change? in
-                                guard let sequence = root["seq"]?.number, let alert = root["alert"] else { return nil }
-                                return Change(sequence: Int64(sequence), alert: try AlertChanged.decode(alert))
-                            }) {
-                                self.publish(change)
+                            self.listening.set()
+                            for try await notification in notifications {
+                                try await self.relay(notification.payload, reading: connection)
                             }
-                        }
                         }
                     } catch {
                         self.logger.warning("alert stream lost its connection; reconnecting")
@@ -64,6 +60,39 @@ final class AlertStream: Service, Sendable {
                 delay = min(delay * 2, .seconds(5))
             }
             for continuation in self.subscribers.withLock({ $0.values }) { continuation.finish() }
+        }
+    }
+
+    /// Publishes the changes a notification announces. A worker announces the
+    /// range of sequence numbers a transaction appended (`{"from":…,"to":…}`);
+    /// the changes are read from `alerts.changes` on the listening connection, in
+    /// order, and only while a stream is open. A range may hold changes of other
+    /// transactions: those committed are published now and again with their own
+    /// notification, and each stream drops the repeat by its id. Workers of
+    /// earlier releases announce each change with its snapshot
+    /// (`{"seq":…,"alert":{…}}`).
+    private func relay(_ payload: String, reading connection: PostgresConnection) async throws {
+        let document = JSONDocument()
+        enum Announcement { case range(Int64, Int64), change(Change) }
+        guard let announcement = try? document.parse(Array(payload.utf8), { root -> Announcement? in
+            if let from = root["from"]?.number, let to = root["to"]?.number { return .range(Int64(from), Int64(to)) }
+            guard let sequence = root["seq"]?.number, let alert = root["alert"] else { return nil }
+            return .change(Change(sequence: Int64(sequence), alert: try AlertChanged.decode(alert)))
+        }) else {
+            logger.debug("alert stream: notification ignored (not an alert announcement)")
+            return
+        }
+        switch announcement {
+        case .change(let change):
+            publish(change)
+        case .range(let from, let to):
+            guard subscribers.withLock({ !$0.isEmpty }) else { return }
+            for try await (sequence, snapshot) in try await connection.query(
+                "SELECT seq, snapshot::text FROM alerts.changes WHERE seq BETWEEN \(from) AND \(to) ORDER BY seq", logger: logger
+            ).decode((Int64, String).self) {
+                guard let alert = try? document.parse(Array(snapshot.utf8), { try AlertChanged.decode($0) }) else { continue }
+                publish(Change(sequence: sequence, alert: alert))
+            }
         }
     }
 

@@ -77,6 +77,19 @@ struct AlertStreamTests {
         let repeated = try await EventStreamReader(port: stack.port, token: token, lastEventID: first.id)
         let again = try await repeated.next(timeout: .seconds(2)) { $0.id == first.id }
         #expect(again == nil, "events up to Last-Event-ID are not sent again")
+
+        // Changes of one transaction are announced together, as the range of
+        // sequence numbers it appended; the stream delivers each of them, once.
+        let devices = ["dev-n1", "dev-n2", "dev-s1"]
+        try await stack.environment.produce(devices.map { alarm($0, "VFIB") }, with: stack.producer)
+        var pending = Set(devices)
+        var ids: [Int64] = []
+        while !pending.isEmpty, let event = try await reader.next(where: { $0.data["message"] as? String == "VFIB: test alarm" }) {
+            if let device = event.data["deviceId"] as? String { pending.remove(device) }
+            ids.append(event.id)
+        }
+        #expect(pending.isEmpty, "changes not streamed for \(pending.sorted())")
+        #expect(Set(ids).count == ids.count, "a change was streamed twice: \(ids)")
     }
 }
 
