@@ -5,10 +5,10 @@ import Synchronization
 /// The consumer's poll-thread side: batching, message conversion and rebalance
 /// handling. It is the handle's librdkafka opaque.
 ///
-/// Thread rules: `pending`, `batchDeadline`, `topicNames` and `wasAssigned` are
-/// touched only on the poll thread (the rebalance callback runs inside
-/// `rd_kafka_consumer_poll` on that same thread); `closeRequested` is atomic;
-/// `handoff` is thread-safe.
+/// Thread rules: `pending`, `batchDeadline`, `topicNames`, `wasAssigned`,
+/// `takenSinceWake` and `takenInAll` are touched only on the poll thread (the
+/// rebalance callback runs inside `rd_kafka_consumer_poll` on that same thread);
+/// `closeRequested` is atomic; `handoff` and `waker` are thread-safe.
 final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     /// One batch waits while the next fills: enough to keep the consumer busy, and
     /// each batch held here is memory (a worker's RSS grows with every slot).
@@ -21,9 +21,17 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     /// Whether librdkafka ever handed this member an assignment (see
     /// ``mayDestroyHandle(_:)``).
     private var wasAssigned = false
+    /// Wakes the fetchers while the queue drains (see ``FetchWaker``); nil when
+    /// ``KafkaConsumerConfiguration/wakesStalledFetchers`` is off.
+    let waker: FetchWaker?
+    /// Bytes and messages taken from the queue since the last wake request, and
+    /// in all (for the average message size).
+    private var takenSinceWake = (bytes: 0, messages: 0)
+    private var takenInAll = (bytes: 0, messages: 0)
 
     init(configuration: KafkaConsumerConfiguration, logger: Logger) {
         self.configuration = configuration
+        waker = configuration.wakesStalledFetchers ? FetchWaker(prefetchKilobytes: configuration.maxPrefetchKilobytes) : nil
         super.init(logger: logger)
         pending.reserveCapacity(configuration.maxBatchSize)
     }
@@ -66,6 +74,9 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     func pollUntilClosed(_ rk: OpaquePointer) {
         let idleTimeout = 100
         let capacity = configuration.maxBatchSize
+        // The prefetch queue, whose length the fetch waker reads after each run.
+        let queue = waker == nil ? nil : rd_kafka_queue_get_consumer(rk)
+        defer { if let queue { rd_kafka_queue_destroy(queue) } }
         while !isClosing {
             var timeout = idleTimeout
             if let deadline = batchDeadline {
@@ -77,10 +88,23 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
                 timeout = min(remaining, idleTimeout)
             }
             var next = rd_kafka_consumer_poll(rk, Int32(timeout))
+            var emptied = next == nil
+            let took = next != nil
             while let message = next {
                 accept(message)
                 rd_kafka_message_destroy(message)
-                next = pending.count < capacity ? rd_kafka_consumer_poll(rk, 0) : nil
+                if pending.count < capacity {
+                    next = rd_kafka_consumer_poll(rk, 0)
+                    emptied = next == nil
+                } else {
+                    next = nil
+                }
+            }
+            if took, let waker, let queue {
+                let queued = emptied ? 0 : Int(rd_kafka_queue_length(queue))
+                if waker.requestIfDrained(taken: takenSinceWake, queuedMessages: queued, averageBytes: takenInAll.bytes / max(1, takenInAll.messages)) {
+                    takenSinceWake = (0, 0)
+                }
             }
             if batchDeadline == nil, !pending.isEmpty {
                 batchDeadline = .now + configuration.maxBatchWait
@@ -89,6 +113,11 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     }
 
     private func accept(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
+        let bytes = message.pointee.len + message.pointee.key_len
+        takenSinceWake.bytes += bytes
+        takenSinceWake.messages += 1
+        takenInAll.bytes += bytes
+        takenInAll.messages += 1
         let error = message.pointee.err
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             if error != RD_KAFKA_RESP_ERR__PARTITION_EOF {

@@ -62,6 +62,24 @@ public final class KafkaConsumer: Service, Sendable {
         let thread = Thread { [self] in self.pollLoop() }
         thread.name = "kafka-consumer-poll"
         thread.start()
+        if let waker = core.waker {
+            let thread = Thread { [self] in waker.run(until: { self.core.isClosing }, wake: self.requestLogEnds) }
+            thread.name = "kafka-fetch-waker"
+            thread.start()
+        }
+    }
+
+    /// Asks the leaders of the assigned partitions for their log ends, for the
+    /// side effect of waking their broker threads (see ``FetchWaker``).
+    private func requestLogEnds() {
+        _ = access.useIfOpen {
+            var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+            guard rd_kafka_assignment(handle.pointer, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return }
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            guard list.pointee.cnt > 0 else { return }
+            for index in 0..<Int(list.pointee.cnt) { list.pointee.elems[index].offset = KafkaOffset.end }
+            _ = rd_kafka_offsets_for_times(handle.pointer, list, 500)
+        }
     }
 
     /// The events of this consumer. Iterate from one task at a time; the sequence

@@ -48,10 +48,17 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// `fetch.error.backoff.ms`: how long a partition's fetcher waits after a
     /// fetch error. Default 50 ms (librdkafka's 500 ms idles a consumer after every
     /// error). It does not cover a full prefetch queue: librdkafka 2.0.2 then stops
-    /// fetching until a broker thread wakes up, up to a second later (see the
-    /// module's "librdkafka 2.0.2 defects" notes), so size ``maxPrefetchKilobytes``
-    /// to hold about a second of the consumer's rate.
+    /// fetching until a broker thread wakes up, up to a second later; see
+    /// ``wakesStalledFetchers``.
     public var fetchBackoff: Duration = .milliseconds(50)
+    /// Whether a thread of the consumer wakes librdkafka's broker threads while
+    /// the prefetch queue drains. Default true. librdkafka 2.0.2 stops fetching
+    /// once the queue holds ``maxPrefetchKilobytes`` and looks again only when a
+    /// broker thread wakes up, up to a second later, so a consumer faster than
+    /// that waited for data its brokers had. With it, the prefetch bound only
+    /// needs to hold a few tens of milliseconds of the consumer's rate (see the
+    /// module's "librdkafka 2.0.2 defects" notes). Off, only for comparisons.
+    public var wakesStalledFetchers = true
     /// `partition.assignment.strategy`. Default `cooperative-sticky`.
     public var assignmentStrategy: String = "cooperative-sticky"
     /// Longest time the consumer waits for the caller to answer a
