@@ -67,16 +67,6 @@ public struct AlertsProjection: Projection {
     /// 25,000 and 30,000 gave no more speed at 155–168 MB, over the worker's
     /// 150 MB budget.
     public var defaultBatchMaxEvents: Int { 15_000 }
-    /// 8,192 KiB, half the default: a batch here holds far more than its events
-    /// (subjects, active alerts, every change and its document), so the worker's
-    /// memory budget leaves less room for prefetched messages. Smaller starves the
-    /// worker through the fetch stalls of librdkafka 2.0.2 (see
-    /// ``Projection/defaultPrefetchKilobytes``): with batches prepared ahead,
-    /// 7,168 gave 37,500–45,300 events/s, 6,144 34,900–36,900 and 4,096
-    /// 30,000–32,600 (peak RSS 123–139, 110–114 and 126–133 MB; measured before
-    /// fetches were bounded). At 16,384 the peak RSS was 195 MB (measured before
-    /// events were made smaller in memory).
-    public var defaultPrefetchKilobytes: Int { 8192 }
 
     /// The outbox relay, unless `ALERTS_RELAY=off` (a second worker set on the same
     /// topics, e.g. a comparison run, must not publish).

@@ -63,15 +63,15 @@ public protocol Projection: Sendable {
     /// judges old events by the wall clock.
     var tickInterval: Duration? { get }
     /// The consumer's prefetch bound in KiB when `WORKER_PREFETCH_KB` is unset.
-    /// librdkafka 2.0.2 stops fetching while its queue is over the bound and
-    /// starts again only at its broker threads' next wakeup, up to a second later
-    /// (2.4.0 added `fetch.queue.backoff.ms` for this), so a worker whose queue
-    /// empties before then waits. The default, 16,384, holds about a second of a
-    /// fast worker's catch-up: in `iomt bench projection` the patient-state worker
-    /// applied 66,000–70,000 events/s at 122–125 MB peak RSS, against 45,000–50,000
-    /// at 8,192, where it waited 0.1–0.23 s for fetches every 40,000 events or so.
-    /// A projection that holds much per event says less, so its worker stays
-    /// inside its memory budget.
+    /// The consumer wakes librdkafka's fetchers while the queue drains (the Kafka
+    /// module's `FetchWaker`), so the bound only needs to cover a fetch round trip
+    /// at the worker's rate. The default, 4,096, against 16,384 in `iomt bench
+    /// projection` (peak RSS in MB): patient-state 94,000–107,000 events/s (87–93)
+    /// against 94,000 (128); asset-inventory 145,000–153,000 (89–90) against
+    /// 156,000 (122); alerts 58,000–64,000 (133–137), against 55,000–61,000
+    /// (130–132) at 2,048. Before the waker, a queue that emptied waited up to a
+    /// second for the next fetch, and the bound had to hold about a second of the
+    /// worker's rate.
     var defaultPrefetchKilobytes: Int { get }
     /// Most events per batch when `WORKER_BATCH_MAX_EVENTS` is unset. The default,
     /// 10,000, suits a projection whose cost per batch is mostly per event; one that
@@ -97,8 +97,8 @@ extension Projection {
     public var deadLetterTypes: Set<EventType> { [] }
     /// No ticks.
     public var tickInterval: Duration? { nil }
-    /// 16,384 KiB.
-    public var defaultPrefetchKilobytes: Int { 16_384 }
+    /// 4,096 KiB.
+    public var defaultPrefetchKilobytes: Int { 4096 }
     /// 10,000 events.
     public var defaultBatchMaxEvents: Int { 10_000 }
     /// Nothing falls due.

@@ -25,8 +25,8 @@ public struct WorkerConfiguration: Sendable {
     /// stream adds to freshness.
     public var batchMaxWait: Duration = .milliseconds(50)
     /// Prefetch bound. `WORKER_PREFETCH_KB`, default the projection's
-    /// ``Projection/defaultPrefetchKilobytes`` (16,384 unless it says otherwise).
-    public var prefetchKilobytes: Int = 16_384
+    /// ``Projection/defaultPrefetchKilobytes`` (4,096 unless it says otherwise).
+    public var prefetchKilobytes: Int = 4096
     /// Consumer session timeout (how fast a dead worker's partitions move).
     /// `WORKER_SESSION_TIMEOUT_MS`, default 10,000.
     public var sessionTimeout: Duration = .seconds(10)
@@ -46,7 +46,7 @@ public struct WorkerConfiguration: Sendable {
     /// Reads every setting from the environment; `defaultPrefetchKilobytes`
     /// applies when `WORKER_PREFETCH_KB` is unset, `defaultBatchMaxEvents` when
     /// `WORKER_BATCH_MAX_EVENTS` is.
-    public init(environment: ServiceEnvironment, defaultPrefetchKilobytes: Int = 16_384, defaultBatchMaxEvents: Int = 10_000) throws(ConfigurationError) {
+    public init(environment: ServiceEnvironment, defaultPrefetchKilobytes: Int = 4096, defaultBatchMaxEvents: Int = 10_000) throws(ConfigurationError) {
         self.init(
             http: try HTTPSettings(environment: environment, defaultPort: 9090),
             kafka: try KafkaSettings(environment: environment),

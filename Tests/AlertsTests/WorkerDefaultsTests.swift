@@ -16,10 +16,10 @@ struct WorkerDefaultsTests {
         )
     }
 
-    @Test("the alerts worker gathers batches of 15,000 events and prefetches 8,192 KiB, the others 10,000 and 16,384, unless the environment says otherwise")
+    @Test("the alerts worker gathers batches of 15,000 events, the others 10,000; all prefetch 4,096 KiB; unless the environment says otherwise")
     func defaults() throws {
-        #expect(try configuration(AlertsProjection()).prefetchKilobytes == 8192)
-        #expect(try configuration(PatientStateProjection()).prefetchKilobytes == 16_384)
+        #expect(try configuration(AlertsProjection()).prefetchKilobytes == 4096)
+        #expect(try configuration(PatientStateProjection()).prefetchKilobytes == 4096)
         #expect(try configuration(AlertsProjection(), ["WORKER_PREFETCH_KB": "16384"]).prefetchKilobytes == 16384)
         #expect(try configuration(AlertsProjection()).batchMaxEvents == 15_000)
         #expect(try configuration(PatientStateProjection()).batchMaxEvents == 10_000)
