@@ -65,7 +65,9 @@ public struct AlertsProjection: Projection {
     /// measured before fetches were bounded (`fetch.max.bytes`),
     /// 10,000 gave 34,700–40,600 and 12,000 37,000–43,700 at 140–149 MB, while
     /// 25,000 and 30,000 gave no more speed at 155–168 MB, over the worker's
-    /// 150 MB budget.
+    /// 150 MB budget. With the fetch waker and a 4,096 KiB prefetch (one run
+    /// each): 10,000 gave 53,100 events/s at 121 MB, 15,000 58,200 at 137 MB and
+    /// 20,000 61,000 at 148 MB, too close to the budget.
     public var defaultBatchMaxEvents: Int { 15_000 }
 
     /// The outbox relay, unless `ALERTS_RELAY=off` (a second worker set on the same
