@@ -9,6 +9,13 @@ struct IngestKafkaOutageTests {
     func brokerDown() async throws {
         let cluster = try KafkaMockCluster(brokers: 3)
         for topic in EventTopic.allCases { try cluster.createTopic(topic.name, partitions: topic.defaultPartitions) }
+        // The mock picks each partition's leader at random, so the devices' events
+        // could all land on partitions broker 2 does not lead. Leaders in turn:
+        // broker 2 leads partitions 1, 4, 7 and 10, where some of these devices' events go.
+        let deviceEvents = EventTopic.deviceEvents
+        for partition in 0..<deviceEvents.defaultPartitions {
+            try cluster.setPartitionLeader(topic: deviceEvents.name, partition: Int32(partition), brokerID: Int32(partition % 3 + 1))
+        }
         let devices = (0..<24).map { "dev-outage-\($0)" }
         let ids = devices.map { _ in Sample.id() }
         let accepted = try await withIngest(brokers: cluster.bootstrapServers, adjust: { $0.kafkaDeadline = .seconds(2) }) { client in
