@@ -233,8 +233,8 @@ enum AlertsStore {
     /// every change to `alerts.changes` and announcing them on ``channel``
     /// (delivered at commit) with one notification, `{"from":seq,"to":seq}`: the
     /// range of sequence numbers appended (a range can also hold changes of other
-    /// transactions, committed or not; readers take what they find in it). Each snapshot is serialized once; rows go as binary
-    /// arrays.
+    /// transactions, committed or not; readers take what they find in it). Each
+    /// snapshot is serialized once; rows go as binary arrays.
     ///
     /// `existing`, when known, names the alerts that have a row: those are
     /// updated, the others inserted, rather than every row going through

@@ -24,14 +24,23 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     /// Wakes the fetchers while the queue drains (see ``FetchWaker``); nil when
     /// ``KafkaConsumerConfiguration/wakesStalledFetchers`` is off.
     let waker: FetchWaker?
-    /// Bytes and messages taken from the queue since the last wake request, and
-    /// in all (for the average message size).
+    /// Bytes and messages taken from the queue since the last wake request.
     private var takenSinceWake = (bytes: 0, messages: 0)
+    /// Bytes and messages taken in all (the average message size).
     private var takenInAll = (bytes: 0, messages: 0)
 
     init(configuration: KafkaConsumerConfiguration, logger: Logger) {
         self.configuration = configuration
-        waker = configuration.wakesStalledFetchers ? FetchWaker(prefetchKilobytes: configuration.maxPrefetchKilobytes) : nil
+        // The bounds as librdkafka gets them (`properties` may override them); a
+        // consumer without topics (metadata queries only) fetches nothing.
+        let properties = configuration.librdkafkaProperties
+        func setting(_ name: String) -> Int? { properties.last { $0.0 == name }.flatMap { Int($0.1) } }
+        waker = configuration.wakesStalledFetchers && !configuration.topics.isEmpty
+            ? FetchWaker(
+                prefetchKilobytes: setting("queued.max.messages.kbytes") ?? configuration.maxPrefetchKilobytes,
+                queuedMinMessages: setting("queued.min.messages") ?? 100_000
+            )
+            : nil
         super.init(logger: logger)
         pending.reserveCapacity(configuration.maxBatchSize)
     }
@@ -41,6 +50,7 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     func requestClose() {
         closeRequested.store(true, ordering: .releasing)
         handoff.close()
+        waker?.stop()
     }
 
     /// Whether the closed handle `rk` can be destroyed. librdkafka 2.0.2 asserts
@@ -199,6 +209,7 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
                 partitions.pointee.elems[index].offset = offsets[tp] ?? KafkaOffset.committed
             }
             logger.info("partitions assigned", metadata: ["kafka.partitions": "\(changed.count)"])
+            waker?.assigned(changed, replacing: !cooperative)
             if cooperative {
                 if let failure = rd_kafka_incremental_assign(rk, partitions) {
                     report(KafkaError(kind: .consumer, consuming: failure), action: "incremental assign")
@@ -215,6 +226,7 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
                 }
             }
             logger.info("partitions revoked", metadata: ["kafka.partitions": "\(changed.count)", "kafka.lost": "\(lost)"])
+            waker?.revoked(changed, all: !cooperative)
             if cooperative {
                 if let failure = rd_kafka_incremental_unassign(rk, partitions) {
                     report(KafkaError(kind: .consumer, consuming: failure), action: "incremental unassign")

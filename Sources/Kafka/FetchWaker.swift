@@ -12,7 +12,7 @@ import Synchronization
 /// sooner waits for data its brokers have: in `iomt bench projection --projection
 /// alerts` batches came in cycles of full, partial and 1,000-event ones, with the
 /// worker idle up to 160 ms between them, and the consume-and-decode pass ran at
-/// about 115,000 events/s instead of 450,000–500,000.
+/// 82,000–116,000 events/s instead of 456,000–527,000.
 ///
 /// The poll thread counts what it takes from the queue and, after each run of
 /// messages it took, calls ``requestIfDrained(taken:queuedMessages:averageBytes:)``
@@ -23,7 +23,8 @@ import Synchronization
 /// it is well under it now. Then a wake is requested, early enough that the
 /// fetch answers arrive before the queue runs dry. A thread of the consumer
 /// (``run(until:wake:)``) asks the assigned partitions' leaders for their log
-/// ends (one ListOffsets request per broker, `rd_kafka_offsets_for_times`); the
+/// ends (one ListOffsets request per broker, `rd_kafka_offsets_for_times`,
+/// for the partitions the rebalance callback recorded here); the
 /// request wakes each broker thread, which finds the queue below its bound and
 /// fetches again. Requests coalesce while one is sent. A consumer that keeps up
 /// with its partitions asks at most once per half a bound of messages.
@@ -31,15 +32,21 @@ final class FetchWaker: Sendable {
     /// Half the bound: bytes taken since the last wake request that may have
     /// filled the queue, and bytes left in it that are well under the bound.
     let refillBytes: Int
-    /// Messages likewise (half of librdkafka's default `queued.min.messages`).
-    static let refillMessages = 50_000
+    /// Messages likewise: half of `queued.min.messages`.
+    let refillMessages: Int
 
     private let requested = Atomic<Bool>(false)
     private let signal = DispatchSemaphore(value: 0)
+    /// The assignment, as the poll thread's rebalance callback applied it: the
+    /// partitions whose leaders a wake asks (reading it from librdkafka would
+    /// wait for its main thread).
+    private let partitions = Mutex<Set<KafkaTopicPartition>>([])
 
-    /// A waker for a queue bounded at `prefetchKilobytes` KiB.
-    init(prefetchKilobytes: Int) {
+    /// A waker for a queue bounded at `prefetchKilobytes` KiB and
+    /// `queuedMinMessages` messages.
+    init(prefetchKilobytes: Int, queuedMinMessages: Int) {
         refillBytes = prefetchKilobytes * 1024 / 2
+        refillMessages = max(1, queuedMinMessages / 2)
     }
 
     /// Called by the poll thread after a run of messages, with what it took
@@ -47,12 +54,29 @@ final class FetchWaker: Sendable {
     /// message size. Returns true if it requested a wake (the counts start
     /// again).
     func requestIfDrained(taken: (bytes: Int, messages: Int), queuedMessages: Int, averageBytes: Int) -> Bool {
-        let mayHaveFilled = taken.bytes >= refillBytes || taken.messages >= Self.refillMessages
-        let wellUnder = queuedMessages * averageBytes <= refillBytes && queuedMessages <= Self.refillMessages
+        let mayHaveFilled = taken.bytes >= refillBytes || taken.messages >= refillMessages
+        let wellUnder = queuedMessages * averageBytes <= refillBytes && queuedMessages <= refillMessages
         guard mayHaveFilled, wellUnder else { return false }
         if !requested.exchange(true, ordering: .acquiringAndReleasing) { signal.signal() }
         return true
     }
+
+    /// Records partitions assigned (`replacing` the assignment for an eager
+    /// rebalance) or revoked (`all` of them for an eager one).
+    func assigned(_ changed: [KafkaTopicPartition], replacing: Bool) {
+        partitions.withLock { if replacing { $0 = Set(changed) } else { $0.formUnion(changed) } }
+    }
+
+    /// See ``assigned(_:replacing:)``.
+    func revoked(_ changed: [KafkaTopicPartition], all: Bool) {
+        partitions.withLock { if all { $0 = [] } else { $0.subtract(changed) } }
+    }
+
+    /// The partitions assigned now.
+    var assignment: [KafkaTopicPartition] { partitions.withLock { Array($0) } }
+
+    /// Ends ``run(until:wake:)`` promptly once its `isClosing` says so.
+    func stop() { signal.signal() }
 
     /// Calls `wake` once per request (requests made while it runs are served
     /// once after it), until `isClosing` says so. Runs on a thread of its own.

@@ -16,7 +16,8 @@ import Synchronization
 /// A dedicated thread owns the consumer queue (polling also serves rebalance
 /// callbacks and keeps `max.poll.interval.ms` satisfied) and gathers messages into
 /// batches; it sleeps in librdkafka while idle and blocks, not spins, when the
-/// caller is slower than the broker.
+/// caller is slower than the broker. A second thread wakes librdkafka's fetchers
+/// while a full prefetch queue drains (``FetchWaker``).
 ///
 /// Lifecycle: create (it subscribes at once), iterate ``events`` from one task, and
 /// call ``close()`` once to leave the group. After `close` the sequence ends.
@@ -70,15 +71,16 @@ public final class KafkaConsumer: Service, Sendable {
     }
 
     /// Asks the leaders of the assigned partitions for their log ends, for the
-    /// side effect of waking their broker threads (see ``FetchWaker``).
+    /// side effect of waking their broker threads (see ``FetchWaker``). Waits at
+    /// most 200 ms for the answers.
     private func requestLogEnds() {
-        _ = access.useIfOpen {
-            var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-            guard rd_kafka_assignment(handle.pointer, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return }
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            guard list.pointee.cnt > 0 else { return }
-            for index in 0..<Int(list.pointee.cnt) { list.pointee.elems[index].offset = KafkaOffset.end }
-            _ = rd_kafka_offsets_for_times(handle.pointer, list, 500)
+        guard let waker = core.waker, !core.isClosing else { return }
+        let partitions = waker.assignment
+        guard !partitions.isEmpty else { return }
+        let list = TopicPartitionList(partitions.map { ($0, KafkaOffset.end) })
+        let error = access.useIfOpen { rd_kafka_offsets_for_times(handle.pointer, list.pointer, 200) }
+        if let error, error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            core.logger.debug("log end request to wake fetchers failed", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2name(error)))"])
         }
     }
 

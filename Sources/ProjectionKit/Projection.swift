@@ -65,13 +65,14 @@ public protocol Projection: Sendable {
     /// The consumer's prefetch bound in KiB when `WORKER_PREFETCH_KB` is unset.
     /// The consumer wakes librdkafka's fetchers while the queue drains (the Kafka
     /// module's `FetchWaker`), so the bound only needs to cover a fetch round trip
-    /// at the worker's rate. The default, 4,096, against 16,384 in `iomt bench
-    /// projection` (peak RSS in MB): patient-state 94,000–107,000 events/s (87–93)
-    /// against 94,000 (128); asset-inventory 145,000–153,000 (89–90) against
-    /// 156,000 (122); alerts 58,000–64,000 (133–137), against 55,000–61,000
-    /// (130–132) at 2,048. Before the waker, a queue that emptied waited up to a
-    /// second for the next fetch, and the bound had to hold about a second of the
-    /// worker's rate.
+    /// at the worker's rate. The default, 4,096, in `iomt bench projection` with
+    /// the waker (events/s, peak RSS in MB; one or two runs per setting):
+    /// patient-state 94,000–107,000 (87–93), against 94,000 (128) at 16,384;
+    /// asset-inventory 145,000–153,000 (89–90), against 156,000 (122) at 16,384;
+    /// alerts 58,000–64,000 (133–137), against 55,000–61,000 (130–132) at 2,048
+    /// (its earlier default was 8,192). Before the waker, a queue that emptied
+    /// waited up to a second for the next fetch, and the bound had to hold about
+    /// a second of the worker's rate.
     var defaultPrefetchKilobytes: Int { get }
     /// Most events per batch when `WORKER_BATCH_MAX_EVENTS` is unset. The default,
     /// 10,000, suits a projection whose cost per batch is mostly per event; one that

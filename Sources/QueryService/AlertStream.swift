@@ -13,8 +13,10 @@ import Synchronization
 /// and read from `alerts.changes`, fanned out to the open `/v1/alerts/stream`
 /// connections.
 ///
-/// One dedicated connection listens and reads (reconnecting with backoff when it
-/// drops).
+/// One dedicated connection listens and reads, reconnecting with backoff when
+/// it drops; after a reconnect it first publishes what was appended after the
+/// last change it published.
+///
 /// A client that reconnects with `Last-Event-ID` first gets the changes after that
 /// id from `alerts.changes`, then the live ones, without duplicates.
 final class AlertStream: Service, Sendable {
@@ -27,6 +29,8 @@ final class AlertStream: Service, Sendable {
     private let logger: Logger
     /// Open streams; `nil` elements are keep-alive ticks.
     private let subscribers = Mutex<[UUID: AsyncStream<Change?>.Continuation]>([:])
+    /// The highest sequence number published (where a reconnect reads on from).
+    private let lastPublished = Mutex<Int64?>(nil)
     let listening = OnceFlag()
 
     init(database: DatabaseSettings, logger: Logger) {
@@ -45,8 +49,15 @@ final class AlertStream: Service, Sendable {
                     do {
                         try await connection.listen(on: "iomt_alerts") { notifications in
                             self.listening.set()
+                            // Changes committed while no connection listened.
+                            try await self.catchUp(reading: connection)
                             for try await notification in notifications {
-                                try await self.relay(notification.payload, reading: connection)
+                                do {
+                                    try await self.relay(notification.payload, reading: connection)
+                                } catch where !connection.isClosed {
+                                    // The next announcement, or a reconnect, reads on.
+                                    self.logger.warning("alert stream could not read announced changes", metadata: ["error": "\(String(describing: type(of: error)))"])
+                                }
                             }
                         }
                     } catch {
@@ -73,11 +84,15 @@ final class AlertStream: Service, Sendable {
     /// (`{"seq":…,"alert":{…}}`).
     private func relay(_ payload: String, reading connection: PostgresConnection) async throws {
         let document = JSONDocument()
+        /// What a notification announces: a range of sequence numbers, or one change.
         enum Announcement { case range(Int64, Int64), change(Change) }
+        func sequence(_ number: Double?) -> Int64? { number.flatMap { Int64(exactly: $0) }.flatMap { $0 >= 0 ? $0 : nil } }
         guard let announcement = try? document.parse(Array(payload.utf8), { root -> Announcement? in
-            if let from = root["from"]?.number, let to = root["to"]?.number { return .range(Int64(from), Int64(to)) }
-            guard let sequence = root["seq"]?.number, let alert = root["alert"] else { return nil }
-            return .change(Change(sequence: Int64(sequence), alert: try AlertChanged.decode(alert)))
+            if let from = sequence(root["from"]?.number), let to = sequence(root["to"]?.number) {
+                return from <= to && to - from <= Self.longestRange ? .range(from, to) : nil
+            }
+            guard let number = sequence(root["seq"]?.number), let alert = root["alert"] else { return nil }
+            return .change(Change(sequence: number, alert: try AlertChanged.decode(alert)))
         }) else {
             logger.debug("alert stream: notification ignored (not an alert announcement)")
             return
@@ -87,16 +102,39 @@ final class AlertStream: Service, Sendable {
             publish(change)
         case .range(let from, let to):
             guard subscribers.withLock({ !$0.isEmpty }) else { return }
-            for try await (sequence, snapshot) in try await connection.query(
+            try await publishStored(connection.query(
                 "SELECT seq, snapshot::text FROM alerts.changes WHERE seq BETWEEN \(from) AND \(to) ORDER BY seq", logger: logger
-            ).decode((Int64, String).self) {
-                guard let alert = try? document.parse(Array(snapshot.utf8), { try AlertChanged.decode($0) }) else { continue }
-                publish(Change(sequence: sequence, alert: alert))
+            ))
+        }
+    }
+
+    /// The widest range of sequence numbers one notification may name (a
+    /// transaction appends at most a few changes per event of its batch).
+    static let longestRange: Int64 = 1_000_000
+
+    /// After a reconnect, publishes what was appended after the last change
+    /// published (up to 10,000 changes), while a stream is open.
+    private func catchUp(reading connection: PostgresConnection) async throws {
+        guard let last = lastPublished.withLock({ $0 }), subscribers.withLock({ !$0.isEmpty }) else { return }
+        try await publishStored(connection.query(
+            "SELECT seq, snapshot::text FROM alerts.changes WHERE seq > \(last) ORDER BY seq LIMIT 10000", logger: logger
+        ))
+    }
+
+    /// Publishes stored changes (`seq`, `snapshot`), in order.
+    private func publishStored(_ rows: PostgresRowSequence) async throws {
+        let document = JSONDocument()
+        for try await (sequence, snapshot) in rows.decode((Int64, String).self) {
+            guard let alert = try? document.parse(Array(snapshot.utf8), { try AlertChanged.decode($0) }) else {
+                logger.warning("alert stream skipped a change whose snapshot does not parse", metadata: ["seq": "\(sequence)"])
+                continue
             }
+            publish(Change(sequence: sequence, alert: alert))
         }
     }
 
     private func publish(_ change: Change) {
+        lastPublished.withLock { $0 = max($0 ?? change.sequence, change.sequence) }
         for continuation in subscribers.withLock({ Array($0.values) }) {
             continuation.yield(change)
         }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Events
 import Foundation
 import NIOCore
+import PostgresNIO
 import Testing
 import WorkerTestSupport
 
@@ -90,6 +91,62 @@ struct AlertStreamTests {
         }
         #expect(pending.isEmpty, "changes not streamed for \(pending.sorted())")
         #expect(Set(ids).count == ids.count, "a change was streamed twice: \(ids)")
+    }
+
+    @Test("changes announced as ranges reach the stream once each: overlapping ranges, a change named before its transaction committed, and the per-change announcement of earlier releases")
+    func rangeAnnouncements() async throws {
+        let stack = try await QueryStack.shared.get()
+        let token = try await token([.clinician], facilities: ["fac-north"])
+        let reader = try await EventStreamReader(port: stack.port, token: token)
+        _ = try await reader.next(timeout: .seconds(1)) { _ in false }  // let the subscription settle
+        let tag = "range-\(UUID().uuidString.prefix(8))"
+        let logger = quietLogger("test.stream")
+        @Sendable func snapshot(_ number: Int) -> String {
+            let at = EventTime(Date())
+            let change = AlertChanged(
+                alertId: "\(tag)-\(number)", version: 1, rule: "device.alarm", priority: .high, status: .open, message: "range test",
+                occurrences: 1, escalationLevel: 0, openedAt: at, updatedAt: at, patientId: nil, facilityId: "fac-north"
+            )
+            return String(decoding: change.json, as: UTF8.self)
+        }
+        @Sendable func append(_ number: Int, on connection: PostgresConnection) async throws -> Int64 {
+            var sequence: Int64 = 0
+            for try await value in try await connection.query(
+                "INSERT INTO alerts.changes (alert_id, version, snapshot) VALUES (\("\(tag)-\(number)"), 1, \(snapshot(number))) RETURNING seq", logger: logger
+            ).decode(Int64.self) { sequence = value }
+            return sequence
+        }
+        @Sendable func announce(_ from: Int64, _ to: Int64, on connection: PostgresConnection) async throws {
+            try await connection.query("SELECT pg_notify('iomt_alerts', \("{\"from\":\(from),\"to\":\(to)}"))", logger: logger)
+        }
+        try await stack.environment.database.withClient { client in
+            try await client.withConnection { first in
+                try await client.withConnection { second in
+                    // The first transaction appends a change and stays open while the
+                    // second appends two and names a range that includes the first's.
+                    try await first.query("BEGIN", logger: logger)
+                    let held = try await append(1, on: first)
+                    try await second.query("BEGIN", logger: logger)
+                    _ = try await append(2, on: second)
+                    let last = try await append(3, on: second)
+                    try await announce(held, last, on: second)
+                    try await second.query("COMMIT", logger: logger)
+                    try await Task.sleep(for: .milliseconds(300))
+                    try await announce(held, held, on: first)
+                    try await first.query("COMMIT", logger: logger)
+                    // The whole range again: everything in it was sent already.
+                    try await announce(held, last, on: second)
+                    // An announcement of an earlier release: the change itself.
+                    let earlier = try await append(4, on: second)
+                    try await second.query("SELECT pg_notify('iomt_alerts', \("{\"seq\":\(earlier),\"alert\":\(snapshot(4))}"))", logger: logger)
+                }
+            }
+        }
+        var seen: [String: Int] = [:]
+        while let event = try await reader.next(timeout: .seconds(2), where: { ($0.data["alertId"] as? String)?.hasPrefix(tag) == true }) {
+            seen[event.data["alertId"] as! String, default: 0] += 1
+        }
+        #expect(seen == ["\(tag)-1": 1, "\(tag)-2": 1, "\(tag)-3": 1, "\(tag)-4": 1])
     }
 }
 
