@@ -52,10 +52,20 @@ public struct AssetInventoryProjection: Projection {
                 "CREATE INDEX devices_kind ON asset_inventory.devices (kind, device_id)",
                 "CREATE INDEX devices_assigned_patient ON asset_inventory.devices (assigned_patient_id, device_id)",
             ]),
+            // The document is written by this module's JSON writer and read as
+            // text by every reader; a `json` column only made PostgreSQL validate
+            // every device's document of every batch again.
+            Migration(version: 2, name: "device documents as text", statements: [
+                "ALTER TABLE asset_inventory.devices ALTER COLUMN state TYPE text",
+            ]),
         ]
     }
 
-    /// Folds the batch per device and writes each changed device once.
+    /// Folds the batch per device and writes each changed device once: the rows
+    /// that exist with an `UPDATE`, new ones with an `INSERT`, columns as binary
+    /// arrays. In `iomt bench projection --projection asset-inventory` the one
+    /// `INSERT … ON CONFLICT` from a JSON recordset, documents validated as
+    /// `json`, took 594 ms of PostgreSQL's time in a 1.6 s catch-up.
     public func apply(_ batch: [ProjectedEvent], in context: ProjectionContext) async throws {
         var ids: [String] = []
         var seen = Set<String>()
@@ -68,45 +78,94 @@ public struct AssetInventoryProjection: Projection {
         for try await (id, state) in rows.decode((String, String).self) {
             try document.parse(Array(state.utf8)) { root in devices[id] = DeviceRecord(deviceId: id, json: root) }
         }
+        let stored = Set(devices.keys)
         for projected in batch {
             guard let id = projected.event.payload.deviceId else { continue }
             var record = devices[id] ?? DeviceRecord(deviceId: id)
             record.apply(projected.event)
             devices[id] = record
         }
-        var bulk = BulkRows()
+        var updated = DeviceColumns()
+        var inserted = DeviceColumns()
         for id in ids {
             guard let record = devices[id] else { continue }
-            bulk.row { row in
-                row.member("device_id", id)
-                row.member("facility_id", record.facilityId)
-                row.member("unit", record.placement?.value.unit)
-                row.member("kind", record.registration?.value.kind)
-                row.member("status", record.condition?.value.status.rawValue)
-                row.member("grade", record.registration?.value.grade.rawValue)
-                row.member("battery_percent", record.battery?.value)
-                row.member("assigned_patient_id", record.assignment?.value ?? nil)
-                row.member("heartbeat_interval_seconds", record.heartbeatIntervalSeconds)
-                row.member("last_seen_at", record.lastSeenAt)
-                row.member("registered_at", record.registration?.at)
-                row.member("events_applied", record.eventsApplied)
-                row.key("state")
-                row.raw(record.json)
-            }
+            if stored.contains(id) { updated.append(record) } else { inserted.append(record) }
         }
-        try await context.query("""
-            INSERT INTO asset_inventory.devices (device_id, facility_id, unit, kind, status, grade, battery_percent, assigned_patient_id,
-                heartbeat_interval_seconds, last_seen_at, registered_at, events_applied, state, updated_at)
-            SELECT device_id, facility_id, unit, kind, status, grade, battery_percent, assigned_patient_id,
-                heartbeat_interval_seconds, last_seen_at, registered_at, events_applied, state, now()
-            FROM json_to_recordset(\(bulk.json)::json) AS r(device_id text, facility_id text, unit text, kind text, status text, grade text,
-                battery_percent double precision, assigned_patient_id text, heartbeat_interval_seconds integer, last_seen_at timestamptz,
-                registered_at timestamptz, events_applied bigint, state json)
-            ON CONFLICT (device_id) DO UPDATE SET
-                facility_id = EXCLUDED.facility_id, unit = EXCLUDED.unit, kind = EXCLUDED.kind, status = EXCLUDED.status, grade = EXCLUDED.grade,
-                battery_percent = EXCLUDED.battery_percent, assigned_patient_id = EXCLUDED.assigned_patient_id,
-                heartbeat_interval_seconds = EXCLUDED.heartbeat_interval_seconds, last_seen_at = EXCLUDED.last_seen_at,
-                registered_at = EXCLUDED.registered_at, events_applied = EXCLUDED.events_applied, state = EXCLUDED.state, updated_at = now()
-            """)
+        if !updated.ids.isEmpty {
+            try await context.query("""
+                UPDATE asset_inventory.devices AS t SET
+                    facility_id = nullif(r.facility, ''), unit = nullif(r.unit, ''), kind = nullif(r.kind, ''), status = nullif(r.status, ''),
+                    grade = nullif(r.grade, ''), battery_percent = nullif(r.battery, 'NaN'), assigned_patient_id = nullif(r.patient, ''),
+                    heartbeat_interval_seconds = r.heartbeat,
+                    last_seen_at = CASE WHEN r.seen = \(DeviceColumns.noTime) THEN NULL ELSE timestamptz 'epoch' + r.seen * interval '1 microsecond' END,
+                    registered_at = CASE WHEN r.registered = \(DeviceColumns.noTime) THEN NULL ELSE timestamptz 'epoch' + r.registered * interval '1 microsecond' END,
+                    events_applied = r.applied, state = r.state, updated_at = now()
+                FROM unnest(\(updated.ids)::text[], \(updated.facilities)::text[], \(updated.units)::text[], \(updated.kinds)::text[], \(updated.statuses)::text[], \(updated.grades)::text[],
+                            \(updated.batteries)::float8[], \(updated.patients)::text[], \(updated.heartbeats)::int4[], \(updated.lastSeen)::int8[], \(updated.registered)::int8[],
+                            \(updated.applied)::int8[], \(updated.states)::text[])
+                     AS r(id, facility, unit, kind, status, grade, battery, patient, heartbeat, seen, registered, applied, state)
+                WHERE t.device_id = r.id
+                """)
+        }
+        if !inserted.ids.isEmpty {
+            try await context.query("""
+                INSERT INTO asset_inventory.devices (device_id, facility_id, unit, kind, status, grade, battery_percent, assigned_patient_id,
+                    heartbeat_interval_seconds, last_seen_at, registered_at, events_applied, state, updated_at)
+                SELECT id, nullif(facility, ''), nullif(unit, ''), nullif(kind, ''), nullif(status, ''), nullif(grade, ''), nullif(battery, 'NaN'),
+                    nullif(patient, ''), heartbeat,
+                    CASE WHEN seen = \(DeviceColumns.noTime) THEN NULL ELSE timestamptz 'epoch' + seen * interval '1 microsecond' END,
+                    CASE WHEN registered = \(DeviceColumns.noTime) THEN NULL ELSE timestamptz 'epoch' + registered * interval '1 microsecond' END,
+                    applied, state, now()
+                FROM unnest(\(inserted.ids)::text[], \(inserted.facilities)::text[], \(inserted.units)::text[], \(inserted.kinds)::text[], \(inserted.statuses)::text[], \(inserted.grades)::text[],
+                            \(inserted.batteries)::float8[], \(inserted.patients)::text[], \(inserted.heartbeats)::int4[], \(inserted.lastSeen)::int8[], \(inserted.registered)::int8[],
+                            \(inserted.applied)::int8[], \(inserted.states)::text[])
+                     AS r(id, facility, unit, kind, status, grade, battery, patient, heartbeat, seen, registered, applied, state)
+                ON CONFLICT (device_id) DO UPDATE SET
+                    facility_id = EXCLUDED.facility_id, unit = EXCLUDED.unit, kind = EXCLUDED.kind, status = EXCLUDED.status, grade = EXCLUDED.grade,
+                    battery_percent = EXCLUDED.battery_percent, assigned_patient_id = EXCLUDED.assigned_patient_id,
+                    heartbeat_interval_seconds = EXCLUDED.heartbeat_interval_seconds, last_seen_at = EXCLUDED.last_seen_at,
+                    registered_at = EXCLUDED.registered_at, events_applied = EXCLUDED.events_applied, state = EXCLUDED.state, updated_at = now()
+                """)
+        }
+    }
+}
+
+/// The columns of `asset_inventory.devices` for a set of devices, as parallel
+/// arrays (bound as binary arrays). PostgresNIO binds no arrays of optionals, so
+/// an absent value is a sentinel the statements turn back into NULL: an empty
+/// string (events carry no empty strings), NaN for the battery, ``noTime`` for
+/// times.
+private struct DeviceColumns {
+    /// An absent time, in microseconds.
+    static let noTime = Int64.min
+
+    var ids: [String] = []
+    var facilities: [String] = []
+    var units: [String] = []
+    var kinds: [String] = []
+    var statuses: [String] = []
+    var grades: [String] = []
+    var batteries: [Double] = []
+    var patients: [String] = []
+    var heartbeats: [Int32] = []
+    var lastSeen: [Int64] = []
+    var registered: [Int64] = []
+    var applied: [Int64] = []
+    var states: [String] = []
+
+    mutating func append(_ record: DeviceRecord) {
+        ids.append(record.deviceId)
+        facilities.append(record.facilityId ?? "")
+        units.append(record.placement?.value.unit ?? "")
+        kinds.append(record.registration?.value.kind ?? "")
+        statuses.append(record.condition?.value.status.rawValue ?? "")
+        grades.append(record.registration?.value.grade.rawValue ?? "")
+        batteries.append(record.battery?.value ?? .nan)
+        patients.append((record.assignment?.value ?? nil) ?? "")
+        heartbeats.append(Int32(clamping: record.heartbeatIntervalSeconds))
+        lastSeen.append(record.lastSeenAt?.microseconds ?? Self.noTime)
+        registered.append(record.registration?.at.microseconds ?? Self.noTime)
+        applied.append(Int64(record.eventsApplied))
+        states.append(String(decoding: record.json, as: UTF8.self))
     }
 }

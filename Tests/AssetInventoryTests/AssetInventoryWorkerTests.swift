@@ -53,6 +53,32 @@ struct AssetInventoryWorkerTests {
         #expect(stored.count == reference.count)
         let differing = reference.filter { stored[$0.key] != $0.value }
         #expect(differing.isEmpty, "\(differing.count) devices differ, e.g. \(differing.first.map { "\($0.key): stored \(String(describing: stored[$0.key])) expected \($0.value)" } ?? "")")
+
+        // The query columns agree with the documents, absent values as NULL.
+        let columns = try await environment.database.withClient { client in
+            var result: [String: String] = [:]
+            for try await (id, row) in try await client.query("""
+                SELECT device_id, concat_ws('|', coalesce(facility_id, '-'), coalesce(unit, '-'), coalesce(kind, '-'), coalesce(status, '-'),
+                    coalesce(grade, '-'), coalesce(battery_percent::text, '-'), coalesce(assigned_patient_id, '-'), heartbeat_interval_seconds,
+                    coalesce((extract(epoch FROM last_seen_at) * 1000000)::int8::text, '-'),
+                    coalesce((extract(epoch FROM registered_at) * 1000000)::int8::text, '-'), events_applied)
+                FROM asset_inventory.devices
+                """).decode((String, String).self) {
+                result[id] = row
+            }
+            return result
+        }
+        func expected(_ record: DeviceRecord) -> String {
+            [
+                record.facilityId ?? "-", record.placement?.value.unit ?? "-", record.registration?.value.kind ?? "-",
+                record.condition?.value.status.rawValue ?? "-", record.registration?.value.grade.rawValue ?? "-",
+                // PostgreSQL prints a whole float8 without its fraction.
+                record.battery.map { $0.value == $0.value.rounded() ? "\(Int($0.value))" : "\($0.value)" } ?? "-", (record.assignment?.value ?? nil) ?? "-", "\(record.heartbeatIntervalSeconds)",
+                record.lastSeenAt.map { "\($0.microseconds)" } ?? "-", record.registration.map { "\($0.at.microseconds)" } ?? "-", "\(record.eventsApplied)",
+            ].joined(separator: "|")
+        }
+        let wrongColumns = reference.filter { columns[$0.key] != expected($0.value) }
+        #expect(wrongColumns.isEmpty, "\(wrongColumns.count) devices' columns differ, e.g. \(wrongColumns.first.map { "\($0.key): \(columns[$0.key] ?? "none") expected \(expected($0.value))" } ?? "")")
         worker.stop()
         await environment.tearDown()
     }
