@@ -40,6 +40,12 @@ enum PatientStateStore {
             """,
             "CREATE INDEX device_assignments_patient ON patient_state.device_assignments (patient_id, device_id)",
         ]),
+        // The document is written by this module's JSON writer and read as text
+        // by every reader; a `json` column only made PostgreSQL validate every
+        // patient's document of every batch again.
+        Migration(version: 2, name: "patient documents as text", statements: [
+            "ALTER TABLE patient_state.patients ALTER COLUMN state TYPE text",
+        ]),
     ]
 
     /// First key of the patient advisory locks ("ps").
@@ -98,43 +104,49 @@ enum PatientStateStore {
         return result
     }
 
+    /// Writes the patients in one statement, columns bound as binary arrays
+    /// (PostgreSQL parses no JSON recordset and validates no document), and
+    /// caches them under the row version written. Absent values are sentinels
+    /// (PostgresNIO binds no arrays of optionals) the statement turns into NULL:
+    /// empty strings (events carry no empty strings) and ``noTime``.
     static func save(patients: [PatientRecord], cache: VersionedRowCache<PatientRecord>, context: ProjectionContext) async throws {
         guard !patients.isEmpty else { return }
         let version = VersionedRowCache<PatientRecord>.newVersion()
-        var rows = BulkRows()
+        var ids: [String] = [], facilities: [String] = [], units: [String] = [], beds: [String] = [], statuses: [String] = []
+        var totals: [Int32] = [], risks: [String] = [], complete: [Bool] = [], lastEvents: [Int64] = [], applied: [Int64] = [], states: [String] = []
         for record in patients {
             let score = record.news2
-            rows.row { row in
-                row.member("patient_id", record.patientId)
-                row.member("facility_id", record.location?.value.facilityId)
-                row.member("unit", record.location?.value.unit)
-                row.member("bed", record.location?.value.bed)
-                row.member("status", (record.status?.value ?? .unknown).rawValue)
-                row.member("news2_total", score.total)
-                row.member("news2_risk", score.risk.rawValue)
-                row.member("news2_complete", score.complete)
-                row.member("last_event_at", record.lastEventAt)
-                row.member("events_applied", record.eventsApplied)
-                row.key("state")
-                row.raw(record.json)
-                row.member("version", Int(version))
-            }
+            ids.append(record.patientId)
+            facilities.append(record.location?.value.facilityId ?? "")
+            units.append(record.location?.value.unit ?? "")
+            beds.append(record.location?.value.bed ?? "")
+            statuses.append((record.status?.value ?? .unknown).rawValue)
+            totals.append(Int32(clamping: score.total))
+            risks.append(score.risk.rawValue)
+            complete.append(score.complete)
+            lastEvents.append(record.lastEventAt?.microseconds ?? noTime)
+            applied.append(Int64(record.eventsApplied))
+            states.append(String(decoding: record.json, as: UTF8.self))
         }
-        try await context.query(PostgresQuery(unsafeSQL: """
+        try await context.query("""
             INSERT INTO patient_state.patients AS p (
                 patient_id, facility_id, unit, bed, status, news2_total, news2_risk, news2_complete, last_event_at, events_applied, state, version, updated_at)
-            SELECT patient_id, facility_id, unit, bed, status, news2_total, news2_risk, news2_complete, last_event_at, events_applied, state, version, now()
-            FROM json_to_recordset($1::json) AS r(
-                patient_id text, facility_id text, unit text, bed text, status text, news2_total integer, news2_risk text,
-                news2_complete boolean, last_event_at timestamptz, events_applied bigint, state json, version bigint)
+            SELECT id, nullif(facility, ''), nullif(unit, ''), nullif(bed, ''), status, total, risk, complete,
+                   CASE WHEN last = \(noTime) THEN NULL ELSE timestamptz 'epoch' + last * interval '1 microsecond' END, applied, state, \(version), now()
+            FROM unnest(\(ids)::text[], \(facilities)::text[], \(units)::text[], \(beds)::text[], \(statuses)::text[], \(totals)::int4[],
+                        \(risks)::text[], \(complete)::bool[], \(lastEvents)::int8[], \(applied)::int8[], \(states)::text[])
+                 AS r(id, facility, unit, bed, status, total, risk, complete, last, applied, state)
             ON CONFLICT (patient_id) DO UPDATE SET
                 facility_id = EXCLUDED.facility_id, unit = EXCLUDED.unit, bed = EXCLUDED.bed, status = EXCLUDED.status,
                 news2_total = EXCLUDED.news2_total, news2_risk = EXCLUDED.news2_risk, news2_complete = EXCLUDED.news2_complete,
                 last_event_at = EXCLUDED.last_event_at, events_applied = EXCLUDED.events_applied, state = EXCLUDED.state,
                 version = EXCLUDED.version, updated_at = now()
-            """, binds: binds(rows.json)))
+            """)
         cache.store(patients.lazy.map { (key: $0.patientId, value: $0) }, version: version)
     }
+
+    /// An absent time, in microseconds.
+    static let noTime = Int64.min
 
     static func save(assignments: [DeviceAssignmentRecord], context: ProjectionContext) async throws {
         guard !assignments.isEmpty else { return }
