@@ -26,9 +26,6 @@ enum AlertsStore {
     /// Subject rows per statement.
     static let subjectsPerStatement = 1_000
 
-    /// An absent time in an array of microseconds.
-    private static let noTime = Int64.min
-
     /// First key of the subject advisory locks ("al").
     static let lockNamespace: Int32 = 0x616C
 
@@ -206,13 +203,13 @@ enum AlertsStore {
                 guard let subject = table[key] else { continue }
                 chunkKeys.append(key)
                 states.append(String(decoding: subject.json, as: UTF8.self))
-                dues.append(nextDue(subject)?.microseconds ?? noTime)
+                dues.append(ArrayColumns.microseconds(nextDue(subject)))
             }
             guard !chunkKeys.isEmpty else { continue }
             if existing {
                 try await send("""
                     UPDATE alerts.subjects AS t SET
-                        state = r.s, next_due_at = CASE WHEN r.d = \(noTime) THEN NULL ELSE timestamptz 'epoch' + r.d * interval '1 microsecond' END,
+                        state = r.s, next_due_at = \(unescaped: ArrayColumns.timestamp("r.d")),
                         version = \(version), updated_at = now()
                     FROM unnest(\(chunkKeys)::text[], \(states)::text[], \(dues)::int8[]) AS r(k, s, d)
                     WHERE t.subject_key = r.k
@@ -221,7 +218,7 @@ enum AlertsStore {
             }
             try await send("""
                 INSERT INTO alerts.subjects (subject_key, state, next_due_at, version, updated_at)
-                SELECT k, s, CASE WHEN d = \(noTime) THEN NULL ELSE timestamptz 'epoch' + d * interval '1 microsecond' END, \(version), now()
+                SELECT k, s, \(unescaped: ArrayColumns.timestamp("d")), \(version), now()
                 FROM unnest(\(chunkKeys)::text[], \(states)::text[], \(dues)::int8[]) AS r(k, s, d)
                 ON CONFLICT (subject_key) DO UPDATE SET
                     state = EXCLUDED.state, next_due_at = EXCLUDED.next_due_at, version = EXCLUDED.version, updated_at = now()
@@ -306,8 +303,7 @@ enum AlertsStore {
 private struct ChangeColumns {
     var ids: [String] = []
     var versions: [Int32] = []
-    /// Absent ids are empty strings (PostgresNIO binds no arrays of optionals);
-    /// the statements turn them back into NULL, and no id is empty.
+    /// Absent ids are empty strings (see `ArrayColumns`).
     var facilities: [String] = []
     var patients: [String] = []
     /// `updatedAt` in microseconds since the epoch.

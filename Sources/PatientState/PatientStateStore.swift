@@ -106,9 +106,8 @@ enum PatientStateStore {
 
     /// Writes the patients in one statement, columns bound as binary arrays
     /// (PostgreSQL parses no JSON recordset and validates no document), and
-    /// caches them under the row version written. Absent values are sentinels
-    /// (PostgresNIO binds no arrays of optionals) the statement turns into NULL:
-    /// empty strings (events carry no empty strings) and ``noTime``.
+    /// caches them under the row version written. Absent values are the
+    /// sentinels of `ArrayColumns`.
     static func save(patients: [PatientRecord], cache: VersionedRowCache<PatientRecord>, context: ProjectionContext) async throws {
         guard !patients.isEmpty else { return }
         let version = VersionedRowCache<PatientRecord>.newVersion()
@@ -124,7 +123,7 @@ enum PatientStateStore {
             totals.append(Int32(clamping: score.total))
             risks.append(score.risk.rawValue)
             complete.append(score.complete)
-            lastEvents.append(record.lastEventAt?.microseconds ?? noTime)
+            lastEvents.append(ArrayColumns.microseconds(record.lastEventAt))
             applied.append(Int64(record.eventsApplied))
             states.append(String(decoding: record.json, as: UTF8.self))
         }
@@ -132,7 +131,7 @@ enum PatientStateStore {
             INSERT INTO patient_state.patients AS p (
                 patient_id, facility_id, unit, bed, status, news2_total, news2_risk, news2_complete, last_event_at, events_applied, state, version, updated_at)
             SELECT id, nullif(facility, ''), nullif(unit, ''), nullif(bed, ''), status, total, risk, complete,
-                   CASE WHEN last = \(noTime) THEN NULL ELSE timestamptz 'epoch' + last * interval '1 microsecond' END, applied, state, \(version), now()
+                   \(unescaped: ArrayColumns.timestamp("last")), applied, state, \(version), now()
             FROM unnest(\(ids)::text[], \(facilities)::text[], \(units)::text[], \(beds)::text[], \(statuses)::text[], \(totals)::int4[],
                         \(risks)::text[], \(complete)::bool[], \(lastEvents)::int8[], \(applied)::int8[], \(states)::text[])
                  AS r(id, facility, unit, bed, status, total, risk, complete, last, applied, state)
@@ -144,9 +143,6 @@ enum PatientStateStore {
             """)
         cache.store(patients.lazy.map { (key: $0.patientId, value: $0) }, version: version)
     }
-
-    /// An absent time, in microseconds.
-    static let noTime = Int64.min
 
     static func save(assignments: [DeviceAssignmentRecord], context: ProjectionContext) async throws {
         guard !assignments.isEmpty else { return }
