@@ -84,7 +84,7 @@ public struct AlertEngine: Sendable {
                 // Walk the subscores once rather than look each parameter up.
                 var red = 0
                 for (parameter, subscore) in score.subscores where subscore == 3 {
-                    red |= 1 << (NEWS2Parameter.allCases.firstIndex(of: parameter) ?? 0)
+                    red |= 1 << parameter.ordinal
                 }
                 guard red != 0 else { return Condition(state: .cleared) }
                 return Condition(state: .holds, priority: .medium, message: singleRedMessages[red])

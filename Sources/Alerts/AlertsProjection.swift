@@ -108,10 +108,13 @@ public struct AlertsProjection: Projection {
     /// alerts` (135–164 MB, against 139–147 MB in four runs), for no clear gain in
     /// speed (41,000–48,000 events/s, against 37,000–45,000).
     public func prepare(_ events: [ProjectedEvent]) async -> (any Sendable)? {
-        let scope = BatchScope(events)
-        guard scope.acknowledgements.isEmpty, !optimism.isPaused,
-              var known = knownState(of: scope.keys, batch: events)
-        else { return nil }
+        guard !optimism.isPaused else { return nil }
+        return prepare(events, scope: BatchScope(events))
+    }
+
+    /// ``prepare(_:)`` with the batch's scope already read.
+    private func prepare(_ events: [ProjectedEvent], scope: BatchScope) -> PreparedBatch? {
+        guard scope.acknowledgements.isEmpty, var known = knownState(of: scope.keys, batch: events) else { return nil }
         let (subjects, alerts) = known.take()
         // Every subject has a row (it is cached, and its row version is checked
         // before the batch is written), and so has every alert it had.
@@ -119,10 +122,10 @@ public struct AlertsProjection: Projection {
         let evaluation = Evaluation(batch: events, subjects: SubjectTable(consume subjects), alerts: alerts, engine: engine)
         // The subjects' rows are updated: a subject the evaluation had to create
         // (none should be) has none, so such a batch is applied from the store.
-        guard evaluation.subjects.values.count == known.keys.count else { return nil }
+        guard evaluation.subjects.values.count == known.versions.count else { return nil }
         let written = Written(touched: evaluation.subjects.touchedKeys, existingAlerts: existing)
         remember(evaluation, written)
-        return PreparedBatch(keys: known.keys, versions: known.versions, evaluation: evaluation, written: written)
+        return PreparedBatch(versions: known.versions, evaluation: evaluation, written: written)
     }
 
     /// Applies a batch. Prepared from the cache (by ``prepare(_:)``, ahead or
@@ -133,27 +136,34 @@ public struct AlertsProjection: Projection {
     public func apply(_ events: [ProjectedEvent], prepared: (any Sendable)?, in context: ProjectionContext) async throws {
         optimism.beginBatch()
         var evaluated = prepared as? PreparedBatch
-        if evaluated == nil { evaluated = await prepare(events) as? PreparedBatch }
+        var scope: BatchScope?
+        if evaluated == nil, !optimism.isPaused {
+            let read = BatchScope(events)
+            scope = read
+            evaluated = prepare(events, scope: read)
+        }
         if let prepared = evaluated {
-            try await AlertsStore.lock(prepared.keys, context: context)
-            if try await AlertsStore.versions(prepared.keys, context: context) == prepared.versions {
+            let keys = prepared.keys
+            try await AlertsStore.lock(keys, context: context)
+            if try await AlertsStore.versions(keys, context: context) == prepared.versions {
                 optimism.record(hit: true)
                 return try await save(prepared.evaluation, prepared.written, remembered: true, context: context)
             }
             optimism.record(hit: false)
             context.logger.debug("evaluation from cached subjects discarded: another worker wrote some of them")
         }
-        let scope = BatchScope(events)
-        let acknowledged = try await AlertsStore.lookUp(scope.acknowledgements, context: context)
-        let evaluation = try await evaluateFromStore(events, keys: scope.keys.union(acknowledged.values.map(\.subjectKey)), acknowledged: acknowledged, context: context)
+        let batchScope = scope ?? BatchScope(events)
+        let acknowledged = try await AlertsStore.lookUp(batchScope.acknowledgements, context: context)
+        let evaluation = try await evaluateFromStore(events, keys: batchScope.keys.union(acknowledged.values.map(\.subjectKey)), acknowledged: acknowledged, context: context)
         try await save(evaluation, Written(touched: evaluation.subjects.touchedKeys), context: context)
     }
 
-    /// A batch prepared from the cache: the subjects' keys (sorted), the row
-    /// versions they were evaluated from, the evaluation, and how it is written.
+    /// A batch prepared from the cache: the row versions its subjects were
+    /// evaluated from, the evaluation, and how it is written.
     struct PreparedBatch: Sendable {
-        var keys: [String]
         var versions: [String: Int64]
+        /// The subjects' keys (`lock` orders the locks itself).
+        var keys: [String] { Array(versions.keys) }
         var evaluation: Evaluation
         var written: Written
     }
@@ -173,15 +183,14 @@ public struct AlertsProjection: Projection {
         _ batch: [ProjectedEvent], keys: Set<String>, acknowledged: [String: AlertRecord], context: ProjectionContext
     ) async throws -> Evaluation {
         var keys = keys
-        let sortedKeys = keys.sorted()
-        try await AlertsStore.lock(sortedKeys, context: context)
-        var subjects = SubjectTable(try await AlertsStore.loadSubjects(sortedKeys, cache: cache, context: context))
+        try await AlertsStore.lock(Array(keys), context: context)
+        var subjects = SubjectTable(try await AlertsStore.loadSubjects(Array(keys), cache: cache, context: context))
         // Vitals without a patient id belong to the device's current patient: find
         // those patients with the devices' assignments, then lock and load them too.
         let extra = PatientStateFold.patients(in: batch.lazy.map(\.event), assignments: assignments(in: subjects.values))
             .map(AlertSubject.patientKey).filter { !keys.contains($0) }
         if !extra.isEmpty {
-            try await AlertsStore.lock(extra.sorted(), context: context)
+            try await AlertsStore.lock(extra, context: context)
             subjects.addMissing(try await AlertsStore.loadSubjects(extra, cache: cache, context: context))
             keys.formUnion(extra)
         }
@@ -195,7 +204,7 @@ public struct AlertsProjection: Projection {
     /// subject (those of `keys` and the patients its vitals are attributed to).
     private func knownState(of keys: Set<String>, batch: [ProjectedEvent]) -> KnownState? {
         var known = KnownState()
-        known.subjects.reserveCapacity(keys.count + SubjectTable.slack)
+        known.subjects.reserveCapacity(keys.count)
         let keys = Array(keys)
         for (key, entry) in zip(keys, cache.entries(keys)) {
             guard let entry else { return nil }
@@ -205,7 +214,6 @@ public struct AlertsProjection: Projection {
             let key = AlertSubject.patientKey(patient)
             guard known.versions[key] != nil || known.add(key, from: cache) else { return nil }
         }
-        known.keys = known.versions.keys.sorted()
         return known
     }
 
@@ -213,7 +221,7 @@ public struct AlertsProjection: Projection {
     public func tick(in context: ProjectionContext) async throws {
         let keys = try await AlertsStore.dueSubjects(at: context.now, limit: 1000, context: context)
         guard !keys.isEmpty else { return }
-        try await AlertsStore.lock(keys.sorted(), context: context)
+        try await AlertsStore.lock(keys, context: context)
         var evaluation = Evaluation(
             subjects: SubjectTable(try await AlertsStore.loadSubjects(keys, cache: cache, context: context)),
             alerts: try await AlertsStore.loadActiveAlerts(of: keys, context: context)

@@ -128,7 +128,7 @@ enum AlertsStore {
     static func loadSubjects(_ keys: [String], cache: VersionedRowCache<KnownSubject>, context: ProjectionContext) async throws -> [AlertSubject] {
         guard !keys.isEmpty else { return [] }
         var result: [AlertSubject] = []
-        result.reserveCapacity(keys.count + SubjectTable.slack)
+        result.reserveCapacity(keys.count)
         var stale: [String] = []
         for (key, version) in try await versions(keys, context: context) {
             if let cached = cache.value(key, version: version) { result.append(cached.subject) } else { stale.append(key) }

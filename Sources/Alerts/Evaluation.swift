@@ -47,8 +47,6 @@ struct KnownState {
     var subjects: [AlertSubject] = []
     var alerts: [String: AlertRecord] = [:]
     var versions: [String: Int64] = [:]
-    /// The keys of ``versions``, sorted (the lock order).
-    var keys: [String] = []
 
     /// Takes the subjects and the alerts out (so the evaluation changes them
     /// without copying).

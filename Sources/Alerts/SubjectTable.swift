@@ -1,8 +1,7 @@
 /// The subjects of one batch, found by key and changed in place.
 ///
-/// The values sit in an array with a little room to spare, not in a dictionary: a
-/// subject is a large value, and a dictionary would reserve its size for every
-/// empty bucket as well (a batch holds thousands of subjects).
+/// The values sit in an array, found through their positions, with a flag per
+/// position for the subjects a batch changed.
 struct SubjectTable: Sendable {
     private(set) var values: [AlertSubject] = []
     private var positions: [String: Int] = [:]
@@ -10,16 +9,9 @@ struct SubjectTable: Sendable {
     /// position rather than a set of keys: a batch updates subjects per event).
     private var touched: [Bool] = []
 
-    /// Room for subjects created during the batch. A subject takes about 850 bytes
-    /// inline, so letting the array double when one more arrives would hold and copy
-    /// twice the batch's subjects (about 6 MB more with 7,000).
-    static let slack = 256
-
-    /// A table of `subjects`, taking their array over (so reserving room does not
-    /// copy it).
+    /// A table of `subjects`, taking their array over.
     init(_ subjects: consuming [AlertSubject]) {
         values = consume subjects
-        values.reserveCapacity(values.count + Self.slack)
         touched = Array(repeating: false, count: values.count)
         positions.reserveCapacity(values.count)
         for position in values.indices { positions[values[position].key] = position }
@@ -42,7 +34,7 @@ struct SubjectTable: Sendable {
 
     /// Adds the subjects whose keys are not present yet.
     mutating func addMissing(_ subjects: [AlertSubject]) {
-        values.reserveCapacity(values.count + subjects.count + Self.slack)
+        values.reserveCapacity(values.count + subjects.count)
         for subject in subjects where positions[subject.key] == nil {
             positions[subject.key] = values.count
             values.append(subject)

@@ -23,7 +23,8 @@ public enum NEWS2Parameter: String, CaseIterable, Sendable, Codable {
     /// The same case.
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.ordinal == rhs.ordinal }
 
-    private var ordinal: Int {
+    /// The case's place in `allCases` (a bit or slot per parameter).
+    public var ordinal: Int {
         switch self {
         case .respirationRate: 0
         case .spo2: 1

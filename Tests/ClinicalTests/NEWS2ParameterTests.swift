@@ -25,4 +25,9 @@ struct NEWS2ParameterTests {
     func otherCodes(code: String) {
         #expect(NEWS2Parameter(loinc: code) == nil)
     }
+
+    @Test("a parameter's ordinal is its place in allCases (the single-red alert messages are indexed by it)")
+    func ordinals() {
+        #expect(NEWS2Parameter.allCases.map(\.ordinal) == Array(NEWS2Parameter.allCases.indices))
+    }
 }
