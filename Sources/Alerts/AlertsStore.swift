@@ -283,7 +283,7 @@ enum AlertsStore {
         }
         // One notification for the whole statement, naming the range of sequence
         // numbers it appended. A notification per change, with its snapshot, cost
-        // PostgreSQL 10–25 ms per 6,450 changes in the statement and 5–50 ms more
+        // PostgreSQL 10–23 ms per 6,450 changes in the statement and 8–54 ms more
         // at commit (measured in psql).
         try await send("""
             WITH appended AS (
