@@ -26,7 +26,7 @@ final class DecodedMailbox: Sendable {
         /// Events ready to take, before ``open``.
         var closed: [DecodedEvent] = []
         /// The records gathering behind ``closed``.
-        var open: [DecodedRecord] = []
+        var open = DecodedRecords()
         /// Records waiting in ``closed`` and ``open``.
         var records = 0
         /// A tick was sent and not taken yet.
@@ -43,7 +43,7 @@ final class DecodedMailbox: Sendable {
             }
             if !open.isEmpty {
                 let batch = open
-                open = []
+                open = DecodedRecords()
                 records -= batch.count
                 return .records(batch)
             }
@@ -55,7 +55,7 @@ final class DecodedMailbox: Sendable {
         mutating func closeOpen() {
             guard !open.isEmpty else { return }
             closed.append(.records(open))
-            open = []
+            open = DecodedRecords()
         }
     }
 
@@ -82,14 +82,8 @@ final class DecodedMailbox: Sendable {
             switch event {
             case .records(let batch):
                 if state.open.count + batch.count > maxRecords { state.closeOpen() }
-                if state.open.isEmpty {
-                    state.open = batch
-                } else {
-                    // A second delivery: the batch is filling (the worker is behind),
-                    // so room for all of it at once, not a copy at each doubling.
-                    if state.open.capacity < maxRecords { state.open.reserveCapacity(maxRecords) }
-                    state.open.append(contentsOf: batch)
-                }
+                // Deliveries join the batch as they are: no record is copied.
+                state.open.append(contentsOf: batch)
                 state.records += batch.count
             case .tick:
                 state.tickPending = true
@@ -158,8 +152,8 @@ final class DecodedMailbox: Sendable {
     /// it) or an open batch gathered up to `maxRecords`: the loop takes it early,
     /// to prepare it while the current batch is written. Nil, taking nothing,
     /// otherwise. Never waits.
-    func takeFullBatch() -> [DecodedRecord]? {
-        let (records, sender) = state.withLock { state -> ([DecodedRecord]?, CheckedContinuation<Void, Never>?) in
+    func takeFullBatch() -> DecodedRecords? {
+        let (records, sender) = state.withLock { state -> (DecodedRecords?, CheckedContinuation<Void, Never>?) in
             let full: Bool
             switch state.closed.first {
             case .records: full = true
@@ -194,4 +188,48 @@ final class DecodedMailbox: Sendable {
         receiver?.resume(returning: nil)
         sender?.resume()
     }
+}
+
+/// The records of one batch: the decoded deliveries as they arrived, kept as
+/// separate chunks, so gathering a batch of tens of thousands of records copies
+/// none of them (a copy retains every reference an event holds, and the release of
+/// the original costs as much again).
+struct DecodedRecords: Sendable {
+    /// The deliveries, in order.
+    private(set) var chunks: [[DecodedRecord]] = []
+    /// Records in all chunks.
+    private(set) var count = 0
+
+    /// The records of one delivery.
+    init(_ records: [DecodedRecord] = []) {
+        append(records)
+    }
+
+    var isEmpty: Bool { count == 0 }
+
+    /// Adds a delivery at the end.
+    mutating func append(_ records: [DecodedRecord]) {
+        guard !records.isEmpty else { return }
+        chunks.append(records)
+        count += records.count
+    }
+
+    /// Adds another batch's deliveries at the end.
+    mutating func append(contentsOf other: DecodedRecords) {
+        for chunk in other.chunks { append(chunk) }
+    }
+
+    /// Calls `body` with each record in order, in place. The runtime moves the
+    /// events out (``DecodedRecord/take()``) instead of copying them; a chunk
+    /// shared with another holder is copied first, so either way is correct.
+    mutating func forEachInPlace(_ body: (inout DecodedRecord) throws -> Void) rethrows {
+        for index in chunks.indices {
+            try chunks[index].withUnsafeMutableBufferPointer { buffer in
+                for position in buffer.indices { try body(&buffer[position]) }
+            }
+        }
+    }
+
+    /// Every record, in order (a copy: for tests and rare paths).
+    var all: [DecodedRecord] { chunks.flatMap { $0 } }
 }

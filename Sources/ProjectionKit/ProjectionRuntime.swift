@@ -133,7 +133,7 @@ public final class ProjectionRuntime: Service, Sendable {
                         }
                         return DecodedRecord(topic: message.topic, partition: message.partition, offset: message.offset, outcome: outcome)
                     }
-                    await decoded.send(.records(records))
+                    await decoded.send(.records(DecodedRecords(records)))
                 }
                 if Task.isCancelled { break }
             }
@@ -239,7 +239,7 @@ public final class ProjectionRuntime: Service, Sendable {
             // projection prepared of it.
             var ahead: AheadBatch?
             while true {
-                let event: DecodedEvent
+                var event: DecodedEvent
                 let prepared = ahead?.preparation
                 if let taken = ahead {
                     event = .records(taken.records)
@@ -251,17 +251,23 @@ public final class ProjectionRuntime: Service, Sendable {
                 guard runtime.beginBatch() else { break }
                 var stop = false
                 do {
-                    switch event {
-                    case .assigned(let assignment):
-                        try await assign(assignment)
-                    case .revoked(let revocation):
-                        for partition in revocation.partitions { owned.removeValue(forKey: partition) }
-                        revocation.acknowledge()
-                    case .records(let records):
+                    // Taken out of the event, so the batch holds the only reference
+                    // to its records and can move their events out.
+                    if let records = event.takeRecords() {
                         ahead = try await handle(records, prepared: prepared, mailbox: decoded)
                         stop = await runtime.onProgress(Progress(applied: applied, positions: owned))
-                    case .tick:
-                        try await tick()
+                    } else {
+                        switch event {
+                        case .assigned(let assignment):
+                            try await assign(assignment)
+                        case .revoked(let revocation):
+                            for partition in revocation.partitions { owned.removeValue(forKey: partition) }
+                            revocation.acknowledge()
+                        case .tick:
+                            try await tick()
+                        case .records:
+                            break
+                        }
                     }
                 } catch {
                     // Only cancellation (stopping while retrying) gets here.
@@ -311,8 +317,9 @@ public final class ProjectionRuntime: Service, Sendable {
 
         /// Applies a batch of records; returns the next batch if it was taken (and
         /// prepared) while this one was written.
-        mutating func handle(_ records: [DecodedRecord], prepared preparation: Preparation?, mailbox: DecodedMailbox) async throws -> AheadBatch? {
+        mutating func handle(_ records: consuming DecodedRecords, prepared preparation: Preparation?, mailbox: DecodedMailbox) async throws -> AheadBatch? {
             let started = ContinuousClock.now
+            let recordCount = records.count
             var batch = try await prepare(records)
             // A preparation holds only for exactly the events it was made from;
             // `prepare(_:)` only ever drops events, so the same count means the same.
@@ -349,7 +356,7 @@ public final class ProjectionRuntime: Service, Sendable {
             applied += batch.events.count
             runtime.metrics.applied.increment(by: batch.events.count)
             runtime.metrics.skipped.increment(by: batch.skipped)
-            runtime.metrics.batchSize.record(records.count)
+            runtime.metrics.batchSize.record(recordCount)
             runtime.metrics.batchLatency.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
             if let newest = batch.ranges.values.compactMap(\.lastEventTime).max() {
                 runtime.metrics.newestEventTime.record(newest.secondsSinceEpoch)
@@ -382,20 +389,28 @@ public final class ProjectionRuntime: Service, Sendable {
                 taken = mailbox.takeFullBatch()
             }
             guard let records = taken else { return nil }
-            let events = records.compactMap { record -> ProjectedEvent? in
-                if case .event(let projected) = record.outcome { projected } else { nil }
+            var events: [ProjectedEvent] = []
+            events.reserveCapacity(records.count)
+            for chunk in records.chunks {
+                for record in chunk {
+                    if case .event(let projected) = record.outcome { events.append(projected) }
+                }
             }
             return AheadBatch(records: records, preparation: Preparation(eventCount: events.count, value: await projection.prepare(events)))
         }
 
-        /// Groups messages by partition, drops what was already applied, decodes.
-        mutating func prepare(_ records: [DecodedRecord]) async throws -> PreparedBatch {
+        /// Groups records by partition and drops what was already applied. The
+        /// records' events move into the batch (`records` is consumed: its
+        /// outcomes are left empty), so no event is copied.
+        mutating func prepare(_ records: consuming DecodedRecords) async throws -> PreparedBatch {
+            var records = records
             var batch = PreparedBatch()
-            let unknown = Set(records.map(\.topicPartition)).filter { owned[$0] == nil }
+            batch.events.reserveCapacity(records.count)
             // Assigned without our checkpoints (the reply timed out): load them now
             // and move the consumer there if it started elsewhere. Partitions this
             // member does not hold (any more) are not adopted: their messages are
             // skipped below.
+            let unknown = records.partitions.filter { owned[$0] == nil }
             let adopted = unknown.isEmpty ? [] : unknown.intersection(await consumer.assignment())
             if !adopted.isEmpty {
                 let stored = try await loadCheckpoints(Array(adopted))
@@ -405,12 +420,9 @@ public final class ProjectionRuntime: Service, Sendable {
             // Messages of one partition come in runs: keep the current partition's
             // range in locals and touch the dictionaries once per run, not per message.
             var current: (partition: KafkaTopicPartition, range: (from: Int64, to: Int64, lastEventTime: EventTime?))?
-            func flush() {
-                if let current { batch.ranges[current.partition] = current.range }
-            }
-            for message in records {
-                if current == nil || current!.partition.partition != message.partition || current!.partition.topic != message.topic {
-                    flush()
+            records.forEachInPlace { message in
+                if current?.partition.partition != message.partition || current?.partition.topic != message.topic {
+                    if let current { batch.ranges[current.partition] = current.range }
                     let partition = message.topicPartition
                     if let range = batch.ranges[partition] {
                         current = (partition, range)
@@ -418,18 +430,18 @@ public final class ProjectionRuntime: Service, Sendable {
                         current = (partition, (from: next, to: next, lastEventTime: nil))
                     } else {
                         current = nil  // not owned (revoked): skip its messages
-                        continue
                     }
                 }
+                guard current != nil else { return }
                 // Already applied: skip.
-                guard message.offset >= current!.range.to else { continue }
+                guard message.offset >= current!.range.to else { return }
                 if message.offset > current!.range.to {
                     logger.warning("offsets skipped: records no longer retained", metadata: [
                         "topic": "\(message.topic)", "partition": "\(message.partition)", "from": "\(current!.range.to)", "to": "\(message.offset)",
                     ])
                 }
                 current!.range.to = message.offset + 1
-                switch message.outcome {
+                switch message.take() {
                 case .event(let projected):
                     current!.range.lastEventTime = max(current!.range.lastEventTime ?? projected.event.time, projected.event.time)
                     batch.events.append(projected)
@@ -440,7 +452,7 @@ public final class ProjectionRuntime: Service, Sendable {
                     batch.undecodable.append((original, reason))
                 }
             }
-            flush()
+            if let current { batch.ranges[current.partition] = current.range }
             // Partitions whose messages were all applied already leave no range.
             batch.ranges = batch.ranges.filter { $0.value.to > $0.value.from }
             return batch
@@ -483,9 +495,17 @@ enum DecodedEvent: Sendable {
     case assigned(KafkaAssignment)
     case revoked(KafkaRevocation)
     /// A batch of records, decoded.
-    case records([DecodedRecord])
+    case records(DecodedRecords)
     /// Time to run the projection's time-driven rules.
     case tick
+
+    /// The records of a `.records` event, leaving `.tick` in their place so the
+    /// caller holds the only reference to them; nil for other events.
+    mutating func takeRecords() -> DecodedRecords? {
+        guard case .records(let records) = self else { return nil }
+        self = .tick
+        return records
+    }
 }
 
 /// One consumed record after decoding: its position and what decoding made of it.
@@ -506,6 +526,32 @@ struct DecodedRecord: Sendable {
     var outcome: Outcome
 
     var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
+
+    /// The outcome, moved out: an emptied record keeps its position and says
+    /// `.skipped` at time zero.
+    mutating func take() -> Outcome {
+        var outcome = Outcome.skipped(EventTime(microseconds: 0))
+        swap(&outcome, &self.outcome)
+        return outcome
+    }
+}
+
+extension DecodedRecords {
+    /// The partitions the records come from (read once per run of one partition).
+    var partitions: Set<KafkaTopicPartition> {
+        var result = Set<KafkaTopicPartition>()
+        for chunk in chunks {
+            chunk.withUnsafeBufferPointer { buffer in
+                var runStart: Int?
+                for index in buffer.indices {
+                    if let start = runStart, buffer[start].partition == buffer[index].partition, buffer[start].topic == buffer[index].topic { continue }
+                    runStart = index
+                    result.insert(buffer[index].topicPartition)
+                }
+            }
+        }
+        return result
+    }
 }
 
 /// What a projection prepared of a batch (``Projection/prepare(_:)``), and from
@@ -517,7 +563,7 @@ struct Preparation: Sendable {
 
 /// A batch of records taken while the one before it was written.
 struct AheadBatch: Sendable {
-    var records: [DecodedRecord]
+    var records: DecodedRecords
     var preparation: Preparation?
 }
 

@@ -8,15 +8,15 @@ import Testing
 struct DecodedMailboxTests {
     /// `count` records of partition 0 from `offset` on.
     static func records(_ offset: Int64, _ count: Int) -> DecodedEvent {
-        .records((offset..<offset + Int64(count)).map {
+        .records(DecodedRecords((offset..<offset + Int64(count)).map {
             DecodedRecord(topic: "t", partition: 0, offset: $0, outcome: .skipped(EventTime(microseconds: $0)))
-        })
+        }))
     }
 
     /// What an event is, in a form tests compare: offsets of records, or a name.
     static func describe(_ event: DecodedEvent?) -> String {
         switch event {
-        case .records(let records)?: "records \(records.first!.offset)..<\(records.last!.offset + 1)"
+        case .records(let records)?: "records \(records.all.first!.offset)..<\(records.all.last!.offset + 1)"
         case .tick?: "tick"
         case .assigned?: "assigned"
         case .revoked?: "revoked"
