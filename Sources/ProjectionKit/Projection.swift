@@ -135,6 +135,12 @@ public struct ProjectedEvent: Sendable {
         self.kept = keepingRecord ? KeptRecord(message: message) : nil
     }
 
+    /// An event applied outside a worker (``Projection/applyStandalone(_:prepared:client:logger:now:)``
+    /// in benchmarks and tools): it comes from no record, so its position is empty.
+    public init(standalone event: Event) {
+        self.init(event: event, message: KafkaMessage(topic: "", partition: 0, offset: 0, key: nil, value: [], headers: []), keepingRecord: false)
+    }
+
     /// The record to dead-letter: the original when it was kept; otherwise the
     /// event encoded again in binary mode (same `ce_id`, `ce_source` and key).
     var deadLetterSource: KafkaMessage {
@@ -229,6 +235,12 @@ extension Projection {
         try await client.withTransaction(logger: logger) { connection in
             try await apply(events, prepared: prepared, in: ProjectionContext(connection: connection, logger: logger, now: now))
         }
+    }
+
+    /// The events among `events` that this projection applies, each from no
+    /// record (``ProjectedEvent/init(standalone:)``), for ``applyStandalone(_:prepared:client:logger:now:)``.
+    public func standalone(_ events: some Sequence<Event>) -> [ProjectedEvent] {
+        events.filter { eventTypes.contains($0.type) }.map(ProjectedEvent.init(standalone:))
     }
 
     /// Applies this projection's migrations (and the runtime's).

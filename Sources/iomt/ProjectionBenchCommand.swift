@@ -220,8 +220,7 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
     private func naiveProjector(_ plugin: any Projection, events: [Event], database: BenchDatabase, logger: Logger) async throws -> Double {
         try await PostgresClient.withClient(database.settings, logger: logger) { client in
             try await plugin.migrate(client: client, logger: logger)
-            let placeholder = KafkaMessage(topic: "", partition: 0, offset: 0, key: nil, value: [], headers: [])
-            let projected = events.filter { plugin.eventTypes.contains($0.type) }.map { ProjectedEvent(event: $0, message: placeholder) }
+            let projected = plugin.standalone(events)
             let started = ContinuousClock.now
             for event in projected {
                 try await plugin.applyStandalone([event], client: client, logger: logger, now: event.event.time)
@@ -241,8 +240,7 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         return try await BenchDatabase.with(base: self.database.settings(), url: baseURL(), logger: logger) { database in
             try await PostgresClient.withClient(database.settings, logger: logger) { client in
                 try await plugin.migrate(client: client, logger: logger)
-                let placeholder = KafkaMessage(topic: "", partition: 0, offset: 0, key: nil, value: [], headers: [])
-                let projected = events.filter { plugin.eventTypes.contains($0.type) }.map { ProjectedEvent(event: $0, message: placeholder) }
+                let projected = plugin.standalone(events)
                 let size = plugin.defaultBatchMaxEvents
                 let batches = stride(from: 0, to: projected.count, by: size).map { Array(projected[$0..<min($0 + size, projected.count)]) }
                 let warmup = min(2, batches.count)

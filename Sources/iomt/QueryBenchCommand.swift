@@ -130,13 +130,12 @@ struct QueryBenchCommand: AsyncParsableCommand {
     private func fill(_ settings: DatabaseSettings, logger: Logger) async throws -> Int {
         let plugin = PatientStateProjection()
         var workload = PatientWorkload(patients: patients, devices: patients * 2, seed: 2026)
-        let events = (workload.setup() + workload.stream(patients * 20)).filter { plugin.eventTypes.contains($0.type) }
-        let placeholder = KafkaMessage(topic: "", partition: 0, offset: 0, key: nil, value: [], headers: [])
+        let events = plugin.standalone(workload.setup() + workload.stream(patients * 20))
         try await PostgresClient.withClient(settings, logger: logger) { client in
             try await plugin.migrate(client: client, logger: logger)
             var start = 0
             while start < events.count {
-                let chunk = events[start..<min(start + 5_000, events.count)].map { ProjectedEvent(event: $0, message: placeholder) }
+                let chunk = Array(events[start..<min(start + 5_000, events.count)])
                 try await plugin.applyStandalone(chunk, client: client, logger: logger, now: chunk.last!.event.time)
                 start += chunk.count
             }

@@ -18,9 +18,7 @@ struct PreparedEvaluationTests {
         var workload = PatientWorkload(patients: 60, devices: 150, seed: 7)
         var stream = workload.setup()
         stream += workload.stream(9000)
-        let types = AlertsProjection().eventTypes
-        let placeholder = KafkaMessage(topic: "t", partition: 0, offset: 0, key: nil, value: [], headers: [])
-        let projected = stream.filter { types.contains($0.type) }.map { ProjectedEvent(event: $0, message: placeholder, keepingRecord: false) }
+        let projected = AlertsProjection().standalone(stream)
         return stride(from: 0, to: projected.count, by: 1000).map { Array(projected[$0..<min($0 + 1000, projected.count)]) }
     }
 
@@ -160,10 +158,9 @@ struct PreparedEvaluationTests {
         let projection = AlertsProjection()
         let start = EventTime(microseconds: 1_764_000_000_000_000)
         let heartbeat = Event(id: "hb-1", source: "urn:test", time: start, payload: .deviceHeartbeat(DeviceHeartbeat(deviceId: "dev-silent", batteryPercent: 80)))
-        let placeholder = KafkaMessage(topic: "t", partition: 0, offset: 0, key: nil, value: [], headers: [])
         try await PostgresClient.withClient(database.settings, logger: quietLogger()) { client in
             try await projection.migrate(client: client, logger: quietLogger())
-            try await projection.applyStandalone([ProjectedEvent(event: heartbeat, message: placeholder)], client: client, logger: quietLogger(), now: start)
+            try await projection.applyStandalone([ProjectedEvent(standalone: heartbeat)], client: client, logger: quietLogger(), now: start)
             // Three 60 s heartbeat intervals of silence, and then some.
             let later = start.adding(.seconds(200))
             func tick() async throws {
