@@ -57,18 +57,18 @@ public struct AlertsProjection: Projection {
     public var migrations: [Migration] { AlertsStore.migrations }
     /// Once a second.
     public var tickInterval: Duration? { .seconds(1) }
-    /// 15,000 events. Each batch locks and writes every subject it touched (with
+    /// 20,000 events. Each batch locks and writes every subject it touched (with
     /// 7,000 subjects, a 10,000-event batch touches about 5,000, a 20,000-event
-    /// one nearly all), so larger batches write each subject for more events. In
-    /// `iomt bench projection --projection alerts`, with batches prepared ahead:
-    /// 15,000 gave 40,600–49,600 events/s at 135–146 MB peak RSS (5 runs);
-    /// measured before fetches were bounded (`fetch.max.bytes`),
-    /// 10,000 gave 34,700–40,600 and 12,000 37,000–43,700 at 140–149 MB, while
-    /// 25,000 and 30,000 gave no more speed at 155–168 MB, over the worker's
-    /// 150 MB budget. With the fetch waker and a 4,096 KiB prefetch (one run
-    /// each): 10,000 gave 53,100 events/s at 121 MB, 15,000 58,200 at 137 MB and
-    /// 20,000 61,000 at 148 MB, too close to the budget.
-    public var defaultBatchMaxEvents: Int { 15_000 }
+    /// one nearly all), so larger batches write each subject for more events.
+    /// Memory bounds it: a batch prepared ahead counts against the mailbox's
+    /// bound until it is applied (`DecodedMailbox.releaseAhead()`), so the worker
+    /// holds two batches of events besides the one it applies, where it held
+    /// three. In `iomt bench projection --projection alerts` since then:
+    /// 20,000 gave 69,400–87,900 events/s at 136–143 MB peak RSS (4 runs), 15,000
+    /// 63,400–68,500 at 130–138 MB (3 runs) and 25,000 72,200–81,400 at
+    /// 131–149 MB (3 runs), too close to the worker's 150 MB budget. Before,
+    /// 15,000 gave 54,000–66,000 at 122–139 MB and 25,000 77,900 at 151 MB.
+    public var defaultBatchMaxEvents: Int { 20_000 }
 
     /// The outbox relay, unless `ALERTS_RELAY=off` (a second worker set on the same
     /// topics, e.g. a comparison run, must not publish).

@@ -8,15 +8,16 @@ import Synchronization
 /// it is ready: an idle worker applies each delivery at once (freshness), a busy
 /// one gets batches as large as the limit (fewer writes per event). Raw messages
 /// never pile up behind a whole batch: besides the batch being applied, at most
-/// one batch of decoded records (plus one chunk) waits in memory, and one more
-/// when the loop took a batch early to prepare it (``takeFullBatch()``).
+/// one batch of decoded records (plus one chunk) waits in memory, counting a
+/// batch the loop took early to prepare it (``takeFullBatch()``) until the loop
+/// starts applying it (``releaseAhead()``).
 ///
 /// Order is kept: records decoded after an assignment or a revocation stay behind
 /// it. A tick keeps no place: it waits as one pending flag and is handed over when
 /// nothing else waits (the tick uses the wall clock and runs only once the worker
 /// has caught up, so where it falls among records does not matter), and it never
 /// splits the batch gathering. Back-pressure: ``send(_:)`` of records returns only
-/// once fewer than `maxRecords` records wait.
+/// once fewer than `maxRecords` records wait, a batch taken early included.
 ///
 /// One task sends records and one task at a time takes events (the batch loop,
 /// or while it applies a batch, its lookahead); any task may send the other
@@ -29,6 +30,13 @@ final class DecodedMailbox: Sendable {
         var open = DecodedRecords()
         /// Records waiting in ``closed`` and ``open``.
         var records = 0
+        /// Records of the batch taken early (``takeFullBatch()``) and not yet
+        /// released (``releaseAhead()``): they count against the bound too, so a
+        /// worker that prepares ahead holds at most one batch besides the one it
+        /// applies, as one that does not.
+        var ahead = 0
+        /// Whether records waiting (a batch taken early included) leave room.
+        func hasRoom(_ maxRecords: Int) -> Bool { records + ahead < maxRecords }
         /// A tick was sent and not taken yet.
         var tickPending = false
         var finished = false
@@ -101,7 +109,7 @@ final class DecodedMailbox: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let wait = state.withLock { state -> Bool in
-                    guard !state.finished, state.records >= maxRecords, !Task.isCancelled else { return false }
+                    guard !state.finished, !state.hasRoom(maxRecords), !Task.isCancelled else { return false }
                     precondition(state.sender == nil, "DecodedMailbox: one task sends records")
                     state.sender = continuation
                     return true
@@ -125,7 +133,7 @@ final class DecodedMailbox: Sendable {
                 let (event, waiting, sender) = state.withLock { state -> (DecodedEvent?, Bool, CheckedContinuation<Void, Never>?) in
                     if let event = state.take() {
                         var sender: CheckedContinuation<Void, Never>?
-                        if state.records < maxRecords {
+                        if state.hasRoom(maxRecords) {
                             sender = state.sender
                             state.sender = nil
                         }
@@ -161,12 +169,26 @@ final class DecodedMailbox: Sendable {
             default: full = false
             }
             guard full, case .records(let batch) = state.take() else { return (nil, nil) }
-            guard state.records < maxRecords else { return (batch, nil) }
+            state.ahead = batch.count
+            guard state.hasRoom(maxRecords) else { return (batch, nil) }
             defer { state.sender = nil }
             return (batch, state.sender)
         }
         sender?.resume()
         return records
+    }
+
+    /// The loop applies the batch it took early (or drops it): its records no
+    /// longer count against the bound, and a waiting sender goes on if that
+    /// made room.
+    func releaseAhead() {
+        let sender = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.ahead = 0
+            guard state.hasRoom(maxRecords) else { return nil }
+            defer { state.sender = nil }
+            return state.sender
+        }
+        sender?.resume()
     }
 
     /// Whether the loop waits in ``next()`` (for tests).

@@ -244,6 +244,7 @@ public final class ProjectionRuntime: Service, Sendable {
                 if let taken = ahead {
                     event = .records(taken.records)
                     ahead = nil
+                    decoded.releaseAhead()
                 } else {
                     guard let next = await decoded.next() else { break }
                     event = next

@@ -163,16 +163,24 @@ struct DecodedMailboxTests {
         let sender = try await Self.waitingSender(mailbox, Self.records(4, 2))
         let full = mailbox.takeFullBatch()
         #expect(full.map { Self.describe(.records($0)) } == "records 0..<6")
-        // Taking it made room: the waiting sender goes on.
+        // A batch taken early still counts: the sender waits until the loop
+        // starts applying it.
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(mailbox.hasWaitingSender)
+        mailbox.releaseAhead()
         await sender.value
         #expect(mailbox.takeFullBatch() == nil, "nothing waits")
 
         await mailbox.send(Self.records(6, 2))
         // 2 + 5 pass the limit: the first two records close as a batch of their
         // own (such a closed batch is taken as it is), and with seven records
-        // waiting the sender waits.
+        // waiting the sender waits; taking the two early leaves five of six, and
+        // the two still count until released.
         let second = try await Self.waitingSender(mailbox, Self.records(8, 5))
         #expect(mailbox.takeFullBatch().map { Self.describe(.records($0)) } == "records 6..<8")
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(mailbox.hasWaitingSender)
+        mailbox.releaseAhead()
         await second.value
         #expect(Self.describe(await mailbox.next()) == "records 8..<13")
 
@@ -183,6 +191,7 @@ struct DecodedMailboxTests {
         #expect(mailbox.takeFullBatch() == nil)
         #expect(Self.describe(await mailbox.next()) == "assigned")
         #expect(mailbox.takeFullBatch().map { Self.describe(.records($0)) } == "records 13..<19")
+        mailbox.releaseAhead()
         await behind.value
     }
 
