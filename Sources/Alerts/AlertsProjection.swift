@@ -62,8 +62,8 @@ public struct AlertsProjection: Projection {
     /// one nearly all), so larger batches write each subject for more events.
     /// Memory bounds it: a batch prepared ahead counts against the mailbox's
     /// bound until it is applied (`DecodedMailbox.releaseAhead()`), so the worker
-    /// holds two batches of events besides the one it applies, where it held
-    /// three. In `iomt bench projection --projection alerts` since then:
+    /// holds one batch of events besides the one it applies, where it held
+    /// two. In `iomt bench projection --projection alerts` since then:
     /// 20,000 gave 69,400–87,900 events/s at 136–143 MB peak RSS (4 runs), 15,000
     /// 63,400–68,500 at 130–138 MB (3 runs) and 25,000 72,200–81,400 at
     /// 131–149 MB (3 runs), too close to the worker's 150 MB budget. Before,

@@ -77,15 +77,20 @@ final class DecodedMailbox: Sendable {
     }
 
     /// Queues `event`, or hands it straight to a waiting loop. Records wait for
-    /// room after queuing: this returns once fewer than `maxRecords` records wait,
-    /// or the mailbox is finished, or the sending task is cancelled.
-    func send(_ event: DecodedEvent) async {
+    /// room after queuing: this returns once fewer than `maxRecords` records wait
+    /// (a batch taken early and not yet released counts), or the mailbox is
+    /// finished, or the sending task is cancelled. The event is consumed before
+    /// the wait, so the records queued are the mailbox's alone and the loop can
+    /// move their events out without copying them.
+    func send(_ event: consuming DecodedEvent) async {
         if case .records(let batch) = event, batch.isEmpty { return }
-        let receiver = state.withLock { state -> CheckedContinuation<DecodedEvent?, Never>? in
-            guard !state.finished else { return nil }
+        let isRecords = if case .records = event { true } else { false }
+        var pending: DecodedEvent? = consume event
+        let handOver = state.withLock { state -> (receiver: CheckedContinuation<DecodedEvent?, Never>, event: DecodedEvent)? in
+            guard !state.finished, let event = pending.take() else { return nil }
             if let receiver = state.receiver {
                 state.receiver = nil
-                return receiver
+                return (receiver, event)
             }
             switch event {
             case .records(let batch):
@@ -101,11 +106,11 @@ final class DecodedMailbox: Sendable {
             }
             return nil
         }
-        if let receiver {
-            receiver.resume(returning: event)
+        if let handOver {
+            handOver.receiver.resume(returning: handOver.event)
             return
         }
-        guard case .records = event else { return }
+        guard isRecords else { return }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let wait = state.withLock { state -> Bool in
@@ -160,6 +165,11 @@ final class DecodedMailbox: Sendable {
     /// it) or an open batch gathered up to `maxRecords`: the loop takes it early,
     /// to prepare it while the current batch is written. Nil, taking nothing,
     /// otherwise. Never waits.
+    ///
+    /// The batch taken counts against the bound until ``releaseAhead()``: the
+    /// loop must call it when it starts applying that batch (or ``finish()``
+    /// when it stops), or the sender waits for room for ever. One batch at a
+    /// time is taken early.
     func takeFullBatch() -> DecodedRecords? {
         let (records, sender) = state.withLock { state -> (DecodedRecords?, CheckedContinuation<Void, Never>?) in
             let full: Bool
@@ -169,6 +179,7 @@ final class DecodedMailbox: Sendable {
             default: full = false
             }
             guard full, case .records(let batch) = state.take() else { return (nil, nil) }
+            precondition(state.ahead == 0, "DecodedMailbox: a batch taken early was not released")
             state.ahead = batch.count
             guard state.hasRoom(maxRecords) else { return (batch, nil) }
             defer { state.sender = nil }
@@ -223,17 +234,18 @@ struct DecodedRecords: Sendable {
     private(set) var count = 0
 
     /// The records of one delivery.
-    init(_ records: [DecodedRecord] = []) {
+    init(_ records: consuming [DecodedRecord] = []) {
         append(records)
     }
 
     var isEmpty: Bool { count == 0 }
 
     /// Adds a delivery at the end.
-    mutating func append(_ records: [DecodedRecord]) {
-        guard !records.isEmpty else { return }
+    mutating func append(_ records: consuming [DecodedRecord]) {
+        let added = records.count
+        guard added > 0 else { return }
+        count += added
         chunks.append(records)
-        count += records.count
     }
 
     /// Adds another batch's deliveries at the end.

@@ -136,7 +136,8 @@ public struct ProjectedEvent: Sendable {
     }
 
     /// An event applied outside a worker (``Projection/applyStandalone(_:prepared:client:logger:now:)``
-    /// in benchmarks and tools): it comes from no record, so its position is empty.
+    /// in benchmarks and tools): it comes from no record, so its position is a
+    /// placeholder (topic `""`, partition 0, offset 0).
     public init(standalone event: Event) {
         self.init(event: event, message: KafkaMessage(topic: "", partition: 0, offset: 0, key: nil, value: [], headers: []), keepingRecord: false)
     }

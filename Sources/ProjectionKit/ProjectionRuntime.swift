@@ -133,7 +133,7 @@ public final class ProjectionRuntime: Service, Sendable {
                         }
                         return DecodedRecord(topic: message.topic, partition: message.partition, offset: message.offset, outcome: outcome)
                     }
-                    await decoded.send(.records(DecodedRecords(records)))
+                    await decoded.send(.records(DecodedRecords(consume records)))
                 }
                 if Task.isCancelled { break }
             }
@@ -255,7 +255,7 @@ public final class ProjectionRuntime: Service, Sendable {
                     // Taken out of the event, so the batch holds the only reference
                     // to its records and can move their events out.
                     if let records = event.takeRecords() {
-                        ahead = try await handle(records, prepared: prepared, mailbox: decoded)
+                        ahead = try await handle(consume records, prepared: prepared, mailbox: decoded)
                         stop = await runtime.onProgress(Progress(applied: applied, positions: owned))
                     } else {
                         switch event {

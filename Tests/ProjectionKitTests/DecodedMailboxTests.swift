@@ -195,6 +195,31 @@ struct DecodedMailboxTests {
         await behind.value
     }
 
+    @Test("taking the outcomes out of records leaves a copy held elsewhere as it was")
+    func takeLeavesSharedCopies() {
+        var records = DecodedRecords((0..<3).map {
+            DecodedRecord(topic: "t", partition: 0, offset: $0, outcome: .skipped(EventTime(microseconds: 100 + $0)))
+        })
+        records.append((3..<5).map {
+            DecodedRecord(topic: "t", partition: 1, offset: $0, outcome: .skipped(EventTime(microseconds: 100 + $0)))
+        })
+        let held = records
+        var taken: [Int64] = []
+        records.forEachInPlace { record in
+            if case .skipped(let time) = record.take() { taken.append(time.microseconds) }
+        }
+        #expect(taken == [100, 101, 102, 103, 104], "every outcome, in order")
+        #expect(records.all.allSatisfy { if case .skipped(let time) = $0.outcome { time.microseconds == 0 } else { false } }, "emptied")
+        #expect(records.all.map(\.offset) == [0, 1, 2, 3, 4], "positions stay")
+        let heldTimes = held.all.map { record -> Int64 in
+            if case .skipped(let time) = record.outcome { return time.microseconds }
+            return -1
+        }
+        #expect(heldTimes == [100, 101, 102, 103, 104])
+        #expect(held.count == 5 && held.chunks.count == 2)
+        #expect(records.partitions == [KafkaTopicPartition(topic: "t", partition: 0), KafkaTopicPartition(topic: "t", partition: 1)])
+    }
+
     @Test("readiness: a waiter learns whether the batch became ready before it ended")
     func readiness() async throws {
         let ready = BatchReadiness()
