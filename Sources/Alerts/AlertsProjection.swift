@@ -115,11 +115,12 @@ public struct AlertsProjection: Projection {
     /// ``prepare(_:)`` with the batch's scope already read.
     private func prepare(_ events: [ProjectedEvent], scope: BatchScope) -> PreparedBatch? {
         guard scope.acknowledgements.isEmpty, var known = knownState(of: scope.keys, batch: events) else { return nil }
+        let assignments = known.assignments
         let (subjects, alerts) = known.take()
         // Every subject has a row (it is cached, and its row version is checked
         // before the batch is written), and so has every alert it had.
         let existing = Set(alerts.keys)
-        let evaluation = Evaluation(batch: events, subjects: SubjectTable(consume subjects), alerts: alerts, engine: engine)
+        let evaluation = Evaluation(batch: events, subjects: SubjectTable(consume subjects), alerts: alerts, assignments: assignments, engine: engine)
         // The subjects' rows are updated: a subject the evaluation had to create
         // (none should be) has none, so such a batch is applied from the store.
         guard evaluation.subjects.values.count == known.versions.count else { return nil }
@@ -187,7 +188,9 @@ public struct AlertsProjection: Projection {
         var subjects = SubjectTable(try await AlertsStore.loadSubjects(Array(keys), cache: cache, context: context))
         // Vitals without a patient id belong to the device's current patient: find
         // those patients with the devices' assignments, then lock and load them too.
-        let extra = PatientStateFold.patients(in: batch.lazy.map(\.event), assignments: assignments(in: subjects.values))
+        // Extra subjects are patients: the devices' assignments stay as read here.
+        let held = assignments(in: subjects.values)
+        let extra = PatientStateFold.patients(in: batch.lazy.map(\.event), assignments: held)
             .map(AlertSubject.patientKey).filter { !keys.contains($0) }
         if !extra.isEmpty {
             try await AlertsStore.lock(extra, context: context)
@@ -196,7 +199,7 @@ public struct AlertsProjection: Projection {
         }
         var alerts = try await AlertsStore.loadActiveAlerts(of: Array(keys), context: context)
         for (id, alert) in acknowledged where alerts[id] == nil { alerts[id] = alert }
-        return Evaluation(batch: batch, subjects: consume subjects, alerts: consume alerts, engine: engine)
+        return Evaluation(batch: batch, subjects: consume subjects, alerts: consume alerts, assignments: held, engine: engine)
     }
 
     /// The batch's subjects and their active alerts as this worker last wrote
@@ -210,7 +213,8 @@ public struct AlertsProjection: Projection {
             guard let entry else { return nil }
             known.add(key, entry)
         }
-        for patient in PatientStateFold.patients(in: batch.lazy.map(\.event), assignments: assignments(in: known.subjects)) {
+        known.assignments = assignments(in: known.subjects)
+        for patient in PatientStateFold.patients(in: batch.lazy.map(\.event), assignments: known.assignments) {
             let key = AlertSubject.patientKey(patient)
             guard known.versions[key] != nil || known.add(key, from: cache) else { return nil }
         }

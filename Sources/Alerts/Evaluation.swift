@@ -47,6 +47,9 @@ struct KnownState {
     var subjects: [AlertSubject] = []
     var alerts: [String: AlertRecord] = [:]
     var versions: [String: Int64] = [:]
+    /// The device assignments the subjects hold (``assignments(in:)``; the
+    /// patients added for the batch's vitals hold none).
+    var assignments: [String: DeviceAssignmentRecord] = [:]
 
     /// Takes the subjects and the alerts out (so the evaluation changes them
     /// without copying).
@@ -91,8 +94,13 @@ struct Evaluation: Sendable {
     /// Folds `batch` into `subjects` and evaluates their rules at each event's
     /// time, over their active `alerts` (plus any acknowledged ones);
     /// acknowledgements change their alerts. Takes the table and the alerts over,
-    /// so they are changed without being copied.
-    init(batch: [ProjectedEvent], subjects: consuming SubjectTable, alerts: consuming [String: AlertRecord], engine: AlertEngine) {
+    /// so they are changed without being copied. `assignments` are those the
+    /// subjects' devices hold (``assignments(in:)``), which the caller already
+    /// read to find the batch's patients.
+    init(
+        batch: [ProjectedEvent], subjects: consuming SubjectTable, alerts: consuming [String: AlertRecord],
+        assignments: [String: DeviceAssignmentRecord], engine: AlertEngine
+    ) {
         // Locals, not properties: the closures below change the alerts and the
         // changes while the table changes a subject.
         var subjects = consume subjects
@@ -100,7 +108,7 @@ struct Evaluation: Sendable {
         var changes: [AlertRecord] = []
         var deadLetters: [(ProjectedEvent, String)] = []
         // Only assignments: each patient's record is folded in its subject.
-        var fold = PatientStateFold(assignments: assignments(in: subjects.values))
+        var fold = PatientStateFold(assignments: assignments)
         for projected in batch {
             let event = projected.event
             if case .alertAcknowledged(let data) = event.payload {

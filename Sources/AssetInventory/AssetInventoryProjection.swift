@@ -27,9 +27,10 @@ public struct AssetInventoryProjection: Projection {
 
     /// 50,000 events: a batch writes each device it touched once, so a larger batch
     /// folds more events into each write. In
-    /// `iomt bench projection --projection asset-inventory`, alternating runs: 234,000–238,000 events/s at 100–102 MB peak RSS,
-    /// against 163,000–179,000 at 83–86 MB with 10,000-event batches. Batches reach
-    /// this size only while the worker is behind.
+    /// `iomt bench projection --projection asset-inventory`, alternating runs:
+    /// 234,000–238,000 events/s at 100–102 MB peak RSS, against 163,000–179,000 at
+    /// 83–86 MB with 10,000-event batches. Batches reach this size only while the
+    /// worker is behind.
     public var defaultBatchMaxEvents: Int { 50_000 }
 
     /// The `asset_inventory` schema.

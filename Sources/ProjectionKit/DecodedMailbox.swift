@@ -1,3 +1,4 @@
+import Kafka
 import Synchronization
 
 /// The decoded consumer events between the decoding task and the batch loop.
@@ -262,6 +263,22 @@ struct DecodedRecords: Sendable {
                 for position in buffer.indices { try body(&buffer[position]) }
             }
         }
+    }
+
+    /// The partitions the records come from (read once per run of one partition).
+    var partitions: Set<KafkaTopicPartition> {
+        var result = Set<KafkaTopicPartition>()
+        for chunk in chunks {
+            chunk.withUnsafeBufferPointer { buffer in
+                var runStart: Int?
+                for index in buffer.indices {
+                    if let start = runStart, buffer[start].partition == buffer[index].partition, buffer[start].topic == buffer[index].topic { continue }
+                    runStart = index
+                    result.insert(buffer[index].topicPartition)
+                }
+            }
+        }
+        return result
     }
 
     /// Every record, in order (a copy: for tests and rare paths).

@@ -537,24 +537,6 @@ struct DecodedRecord: Sendable {
     }
 }
 
-extension DecodedRecords {
-    /// The partitions the records come from (read once per run of one partition).
-    var partitions: Set<KafkaTopicPartition> {
-        var result = Set<KafkaTopicPartition>()
-        for chunk in chunks {
-            chunk.withUnsafeBufferPointer { buffer in
-                var runStart: Int?
-                for index in buffer.indices {
-                    if let start = runStart, buffer[start].partition == buffer[index].partition, buffer[start].topic == buffer[index].topic { continue }
-                    runStart = index
-                    result.insert(buffer[index].topicPartition)
-                }
-            }
-        }
-        return result
-    }
-}
-
 /// What a projection prepared of a batch (``Projection/prepare(_:)``), and from
 /// how many events.
 struct Preparation: Sendable {

@@ -102,9 +102,9 @@ final class AlertStream: Service, Sendable {
             publish(change)
         case .range(let from, let to):
             guard subscribers.withLock({ !$0.isEmpty }) else { return }
-            try await publishStored(connection.query(
+            for change in try await stored(connection.query(
                 "SELECT seq, snapshot::text FROM alerts.changes WHERE seq BETWEEN \(from) AND \(to) ORDER BY seq", logger: logger
-            ))
+            )) { publish(change) }
         }
     }
 
@@ -116,21 +116,28 @@ final class AlertStream: Service, Sendable {
     /// published (up to 10,000 changes), while a stream is open.
     private func catchUp(reading connection: PostgresConnection) async throws {
         guard let last = lastPublished.withLock({ $0 }), subscribers.withLock({ !$0.isEmpty }) else { return }
-        try await publishStored(connection.query(
-            "SELECT seq, snapshot::text FROM alerts.changes WHERE seq > \(last) ORDER BY seq LIMIT 10000", logger: logger
-        ))
+        for change in try await stored(connection.query(Self.changes(after: last), logger: logger)) { publish(change) }
     }
 
-    /// Publishes stored changes (`seq`, `snapshot`), in order.
-    private func publishStored(_ rows: PostgresRowSequence) async throws {
+    /// The changes stored after `sequence`, oldest first, at most 10,000 (a
+    /// reconnecting listener, a client resuming with `Last-Event-ID`).
+    static func changes(after sequence: Int64) -> PostgresQuery {
+        "SELECT seq, snapshot::text FROM alerts.changes WHERE seq > \(sequence) ORDER BY seq LIMIT 10000"
+    }
+
+    /// The changes of stored rows (`seq`, `snapshot`), in order. A snapshot that
+    /// does not parse is logged and skipped.
+    private func stored(_ rows: PostgresRowSequence) async throws -> [Change] {
         let document = JSONDocument()
+        var changes: [Change] = []
         for try await (sequence, snapshot) in rows.decode((Int64, String).self) {
             guard let alert = try? document.parse(Array(snapshot.utf8), { try AlertChanged.decode($0) }) else {
                 logger.warning("alert stream skipped a change whose snapshot does not parse", metadata: ["seq": "\(sequence)"])
                 continue
             }
-            publish(Change(sequence: sequence, alert: alert))
+            changes.append(Change(sequence: sequence, alert: alert))
         }
+        return changes
     }
 
     private func publish(_ change: Change) {
@@ -174,16 +181,7 @@ final class AlertStream: Service, Sendable {
         try await audit.record(identity, action: "stream-alerts", resource: "alerts/stream", patients: [], outcome: "ok", context: context)
         let live = subscribe()
         // Replay from history first (the live subscription buffers meanwhile).
-        var backlog: [Change] = []
-        if let resumeAfter {
-            let document = JSONDocument()
-            for try await (sequence, snapshot) in try await client.query(
-                "SELECT seq, snapshot::text FROM alerts.changes WHERE seq > \(resumeAfter) ORDER BY seq LIMIT 10000", logger: logger
-            ).decode((Int64, String).self) {
-                backlog.append(Change(sequence: sequence, alert: try document.parse(Array(snapshot.utf8)) { try AlertChanged.decode($0) }))
-            }
-        }
-        let replay = backlog
+        let replay: [Change] = if let resumeAfter { try await stored(client.query(Self.changes(after: resumeAfter), logger: logger)) } else { [] }
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"]
         let body = ResponseBody { writer in
             var sent = Set(replay.map(\.sequence))

@@ -15,9 +15,10 @@ import Glibc
 /// - at most 4 arenas (`M_ARENA_MAX`). It was 2 until the batches grew to
 ///   50,000 events: then the decoding task, the batch loop and librdkafka's
 ///   threads waited on each other's arena locks. With 50,000-event batches,
-///   before batches stopped copying their records, patient state made 173,000–175,000 events/s at about 2.0 s of worker CPU
-///   with 2 arenas (4 runs), 174,000–243,000 at 1.6–2.2 s with 4 (3 runs) and
-///   202,000–242,000 with 8 (3 runs); peak RSS rose from about 110 MB to
+///   before batches stopped copying their records, patient state made
+///   173,000–175,000 events/s at about 2.0 s of worker CPU with 2 arenas
+///   (4 runs), 174,000–243,000 at 1.6–2.2 s with 4 (3 runs) and
+///   202,000–242,000 with 8 (4 runs); peak RSS rose from about 110 MB to
 ///   120–132 MB;
 /// - blocks of 128 KiB or more are mapped and unmapped on their own, with the
 ///   threshold fixed (`M_MMAP_THRESHOLD`);

@@ -71,7 +71,9 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
 
         let decodeRate = try await consumeAndDecode(bootstrap: broker.bootstrapServers, topics: plugin.topics, expected: Int(total), logger: logger)
         let worker = try await workerCatchUp(plugin, bootstrap: broker.bootstrapServers, ends: ends, logger: logger)
-        let naive = try await naiveProjector(plugin, events: Array(stream.lazy.filter { plugin.eventTypes.contains($0.type) }.prefix(naiveEvents)), logger: logger)
+        let naive = try await naiveProjector(
+            plugin, events: Array(stream.lazy.filter { plugin.eventTypes.contains($0.type) }.prefix(naiveEvents).map(ProjectedEvent.init(standalone:))), logger: logger
+        )
         let prepared = try await preparePass(named: projection, events: stream, logger: logger)
 
         print("")
@@ -211,16 +213,15 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
     }
 
     /// Each event in its own transaction, through the same projection code.
-    private func naiveProjector(_ plugin: any Projection, events: [Event], logger: Logger) async throws -> Double {
+    private func naiveProjector(_ plugin: any Projection, events: [ProjectedEvent], logger: Logger) async throws -> Double {
         try await BenchDatabase.with(base: self.database.settings(), url: baseURL(), logger: logger) { database in
             try await naiveProjector(plugin, events: events, database: database, logger: logger)
         }
     }
 
-    private func naiveProjector(_ plugin: any Projection, events: [Event], database: BenchDatabase, logger: Logger) async throws -> Double {
+    private func naiveProjector(_ plugin: any Projection, events projected: [ProjectedEvent], database: BenchDatabase, logger: Logger) async throws -> Double {
         try await PostgresClient.withClient(database.settings, logger: logger) { client in
             try await plugin.migrate(client: client, logger: logger)
-            let projected = plugin.standalone(events)
             let started = ContinuousClock.now
             for event in projected {
                 try await plugin.applyStandalone([event], client: client, logger: logger, now: event.event.time)
