@@ -27,7 +27,8 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         batches ahead (alerts), a last pass times that preparation alone on one task, \
         batch by batch, after the first two batches were applied. Both consuming passes use the \
         dev broker's consumer settings (a 10 ms fetch wait, as `iomt dev` gives its \
-        workers). PostgreSQL from DATABASE_URL \
+        workers). --workload picks the events: stress (the default, uniformly random \
+        vitals) or ward (the fleet simulator). PostgreSQL from DATABASE_URL \
         or --database-url; the bench uses fresh databases on that server.
         """
     )
@@ -44,6 +45,13 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
     @Option(help: "Devices in the workload.")
     var devices: Int = 5000
 
+    @Option(help: """
+    Events to replay: stress (uniformly random vitals, so NEWS2 and alerts change on \
+    most events; the default) or ward (the fleet simulator: vitals around each \
+    patient's baseline, deteriorations, alarms, silent devices; --devices does not apply).
+    """)
+    var workload: ProjectionWorkload = .stress
+
     @Option(help: "Partitions of iomt.device-events.v1 on the bench broker.")
     var partitions: Int = 24
 
@@ -53,17 +61,22 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
 
+    func validate() throws {
+        guard events > 0 else { throw ValidationError("--events must be at least 1") }
+        guard patients > 0 else { throw ValidationError("--patients must be at least 1") }
+        guard devices > 0 else { throw ValidationError("--devices must be at least 1") }
+        guard partitions > 0 else { throw ValidationError("--partitions must be at least 1") }
+        guard naiveEvents > 0 else { throw ValidationError("--naive-events must be at least 1") }
+    }
+
     func run() async throws {
         try logging.bootstrap()
         let logger = Logger(label: "iomt.bench.projection")
         let plugin = try Self.projection(named: projection)
         let broker = try ChildBroker(topics: ["\(EventTopic.deviceEvents.name):\(partitions)"])
         defer { broker.stop() }
-        print("iomt bench projection --projection \(projection): \(events) events, \(patients) patients, \(devices) devices")
-
-        var workload = PatientWorkload(patients: patients, devices: devices, seed: 2026)
-        var stream = workload.setup()
-        stream += workload.stream(max(0, events - stream.count))
+        let (stream, fleetDevices) = workload.events(events, patients: patients, devices: devices)
+        print("iomt bench projection --projection \(projection) --workload \(workload.rawValue): \(stream.count) events, \(patients) patients, \(fleetDevices) devices")
         let topics = Set(plugin.topics.map(\.name))
         let ends = try await preload(stream, bootstrap: broker.bootstrapServers, logger: logger).filter { topics.contains($0.key.topic) }
         let total = ends.values.reduce(0, +)
@@ -89,6 +102,9 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         print("worker / naive = \(String(format: "%.1f", worker.rate / naive))x")
         if let prepared {
             print("prepare: the projection's work ahead of its transactions alone (no I/O, one task), over \(prepared.events) events in batches of \(prepared.batch) after the first \(prepared.warmup) applied")
+        }
+        if let changes = worker.alertChanges {
+            print("alert changes written: \(changes) (\(String(format: "%.2f", Double(changes) / Double(total))) per event; read once caught up, so the worker's first clock tick may have added some)")
         }
         print("goals: worker >= 0.5 x decode, >= 20 x naive, RSS <= 150 MB")
     }
@@ -165,6 +181,9 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         var seconds: Double
         var totalSeconds: Double
         var peakRSSMegabytes: Int
+        /// For alerts, the changes it wrote (the sum of the alerts' versions), read
+        /// once the checkpoints reach the log end.
+        var alertChanges: Int?
     }
 
     private func workerCatchUp(_ plugin: any Projection, bootstrap: String, ends: [KafkaTopicPartition: Int64], logger: Logger) async throws -> WorkerResult {
@@ -183,7 +202,7 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         defer { worker.stop() }
         let total = ends.values.reduce(0, +)
         let pid = worker.process.processIdentifier
-        let (firstBatch, firstApplied, observedPeak) = try await PostgresClient.withClient(database.settings, logger: logger) { client in
+        let (firstBatch, firstApplied, observedPeak, alertChanges) = try await PostgresClient.withClient(database.settings, logger: logger) { client in
             var firstBatch: ContinuousClock.Instant?
             var firstApplied: Int64 = 0
             var peak = 0
@@ -198,7 +217,13 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
                     firstBatch = .now
                     firstApplied = applied
                 }
-                if applied >= total { return (firstBatch, firstApplied, peak) }
+                if applied >= total {
+                    var changes: Int?
+                    if plugin is AlertsProjection {
+                        for try await value in try await client.query("SELECT coalesce(sum(version), 0)::int8 FROM alerts.alerts").decode(Int64.self) { changes = Int(value) }
+                    }
+                    return (firstBatch, firstApplied, peak, changes)
+                }
                 guard worker.process.isRunning else { throw ValidationError("the worker exited") }
                 // A catch-up takes about a second: poll often enough that the
                 // poll interval is not a tenth of the figure.
@@ -209,7 +234,7 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         let finished = ContinuousClock.now
         peak = max(peak, residentPeakMegabytes(of: worker.process.processIdentifier))
         let seconds = (finished - (firstBatch ?? started)).seconds
-        return WorkerResult(rate: Double(total - firstApplied) / seconds, seconds: seconds, totalSeconds: (finished - started).seconds, peakRSSMegabytes: peak)
+        return WorkerResult(rate: Double(total - firstApplied) / seconds, seconds: seconds, totalSeconds: (finished - started).seconds, peakRSSMegabytes: peak, alertChanges: alertChanges)
     }
 
     /// Each event in its own transaction, through the same projection code.
@@ -267,6 +292,31 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
     private func baseURL() throws -> String {
         guard let url = database.url ?? ServiceEnvironment.process["DATABASE_URL"] else { throw ValidationError("DATABASE_URL is not set") }
         return url
+    }
+}
+
+/// The events `iomt bench projection` replays.
+enum ProjectionWorkload: String, CaseIterable, ExpressibleByArgument {
+    /// ``PatientWorkload``: vitals drawn uniformly over wide ranges, late events,
+    /// reassignments; most vitals events move a patient's NEWS2 across a threshold.
+    case stress
+    /// ``FleetSimulator`` over as many beds as patients
+    /// (``FleetConfiguration/ward(beds:seed:)``): vitals around each patient's
+    /// baseline, deteriorations, alarms, silent devices.
+    case ward
+
+    /// `count` events (setup first) and the number of devices they name.
+    func events(_ count: Int, patients: Int, devices: Int) -> (events: [Event], devices: Int) {
+        switch self {
+        case .stress:
+            var workload = PatientWorkload(patients: patients, devices: devices, seed: 2026)
+            var stream = workload.setup()
+            stream += workload.stream(max(0, count - stream.count))
+            return (stream, devices)
+        case .ward:
+            var simulator = FleetSimulator(.ward(beds: patients, seed: 2026))
+            return (simulator.backlog(count, from: EventTime(microseconds: 1_764_064_800_000_000)), simulator.deviceIDs.count)
+        }
     }
 }
 

@@ -68,6 +68,29 @@ struct FleetSimulatorTests {
         }
     }
 
+    @Test("a ward backlog: exactly the events asked for, setup first, one event per bed per second, deteriorations and alarms scaled to the beds")
+    func wardBacklog() {
+        let configuration = FleetConfiguration.ward(beds: 200, seed: 7)
+        #expect(configuration.rate == 200)
+        #expect(abs(configuration.episodeEvery - 60 * 48 / 200) < 1e-9)
+        var simulator = FleetSimulator(configuration)
+        let start = EventTime(microseconds: 1_800_000_000_000_000)
+        let events = simulator.backlog(30_000, from: start)
+        #expect(events.count == 30_000)
+        #expect(events.first?.type == .deviceRegistered)
+        #expect(zip(events, events.dropFirst()).allSatisfy { $0.time < $1.time })
+        // 30,000 events at 200 a second (after the setup) span about 150 s.
+        let span = Double(events.last!.time.microseconds - start.microseconds) / 1_000_000
+        #expect(span > 120 && span < 160, "\(span) s")
+        #expect(simulator.report.episodes.count >= 3, "\(simulator.report.episodes.count) deteriorations")
+        #expect(events.contains { $0.type == .deviceAlarm })
+        // A second backlog goes on from where the first stopped.
+        let more = simulator.backlog(100, from: start)
+        #expect(more.count == 100 && more.first!.time > events.last!.time)
+        var again = FleetSimulator(configuration)
+        #expect(again.backlog(30_000, from: start).map(\.type) == events.map(\.type))
+    }
+
     @Test("at rest nobody reaches NEWS2 medium; a deterioration reaches its band")
     func deterioration() throws {
         var simulator = FleetSimulator(Self.configuration())
