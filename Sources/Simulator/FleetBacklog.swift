@@ -19,18 +19,20 @@ extension FleetConfiguration {
 }
 
 extension FleetSimulator {
-    /// The next `count` events, in ticks of 100 ms of simulated time stamped
-    /// from `start` (a new fleet begins with its registrations, assignments and
-    /// admissions): a backlog to replay, produced as fast as it is built.
-    public mutating func backlog(_ count: Int, from start: EventTime) -> [Event] {
+    /// The first `count` events of a new fleet of `configuration` (its
+    /// registrations, assignments and admissions first), in ticks of 100 ms of
+    /// simulated time stamped from `start`, and the fleet's device ids: a
+    /// backlog to replay, built as fast as it can be.
+    public static func backlog(_ count: Int, of configuration: FleetConfiguration, from start: EventTime) -> (events: [Event], deviceIDs: [String]) {
+        var simulator = FleetSimulator(configuration)
         var events: [Event] = []
-        events.reserveCapacity(count)
+        events.reserveCapacity(max(0, count))
         var tick = 0
         while events.count < count {
             tick += 1
-            let elapsed = Double(tick) / 10
-            events += self.tick(at: start.adding(.milliseconds(tick * 100)), elapsed: elapsed)
+            events += simulator.tick(at: start.adding(.milliseconds(tick * 100)), elapsed: Double(tick) / 10)
         }
-        return Array(events.prefix(count))
+        // The last tick's surplus is dropped with the simulator.
+        return (Array(events.prefix(max(0, count))), simulator.deviceIDs)
     }
 }

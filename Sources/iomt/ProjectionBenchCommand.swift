@@ -46,8 +46,8 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
     var devices: Int = 5000
 
     @Option(help: """
-    Events to replay: stress (uniformly random vitals, so NEWS2 and alerts change on \
-    most events; the default) or ward (the fleet simulator: vitals around each \
+    Events to replay: stress (uniformly random vitals: the alerts worker writes about \
+    0.4 alert changes per event; the default) or ward (the fleet simulator: vitals around each \
     patient's baseline, deteriorations, alarms, silent devices; --devices does not apply).
     """)
     var workload: ProjectionWorkload = .stress
@@ -104,7 +104,7 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
             print("prepare: the projection's work ahead of its transactions alone (no I/O, one task), over \(prepared.events) events in batches of \(prepared.batch) after the first \(prepared.warmup) applied")
         }
         if let changes = worker.alertChanges {
-            print("alert changes written: \(changes) (\(String(format: "%.2f", Double(changes) / Double(total))) per event; read once caught up, so the worker's first clock tick may have added some)")
+            print("alert changes written: \(changes) (\(String(format: "%.2f", Double(changes) / Double(total))) per event; read once caught up: a clock tick that ran before the read adds its changes, since the events' times are long past)")
         }
         print("goals: worker >= 0.5 x decode, >= 20 x naive, RSS <= 150 MB")
     }
@@ -298,7 +298,7 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
 /// The events `iomt bench projection` replays.
 enum ProjectionWorkload: String, CaseIterable, ExpressibleByArgument {
     /// ``PatientWorkload``: vitals drawn uniformly over wide ranges, late events,
-    /// reassignments; most vitals events move a patient's NEWS2 across a threshold.
+    /// reassignments; the alerts worker writes about 0.4 alert changes per event.
     case stress
     /// ``FleetSimulator`` over as many beds as patients
     /// (``FleetConfiguration/ward(beds:seed:)``): vitals around each patient's
@@ -314,8 +314,8 @@ enum ProjectionWorkload: String, CaseIterable, ExpressibleByArgument {
             stream += workload.stream(max(0, count - stream.count))
             return (stream, devices)
         case .ward:
-            var simulator = FleetSimulator(.ward(beds: patients, seed: 2026))
-            return (simulator.backlog(count, from: EventTime(microseconds: 1_764_064_800_000_000)), simulator.deviceIDs.count)
+            let backlog = FleetSimulator.backlog(count, of: .ward(beds: patients, seed: 2026), from: EventTime(microseconds: 1_764_064_800_000_000))
+            return (backlog.events, backlog.deviceIDs.count)
         }
     }
 }

@@ -73,22 +73,23 @@ struct FleetSimulatorTests {
         let configuration = FleetConfiguration.ward(beds: 200, seed: 7)
         #expect(configuration.rate == 200)
         #expect(abs(configuration.episodeEvery - 60 * 48 / 200) < 1e-9)
-        var simulator = FleetSimulator(configuration)
         let start = EventTime(microseconds: 1_800_000_000_000_000)
-        let events = simulator.backlog(30_000, from: start)
+        let (events, devices) = FleetSimulator.backlog(30_000, of: configuration, from: start)
         #expect(events.count == 30_000)
+        #expect(devices.count == FleetSimulator(configuration).deviceIDs.count)
         #expect(events.first?.type == .deviceRegistered)
         #expect(zip(events, events.dropFirst()).allSatisfy { $0.time < $1.time })
-        // 30,000 events at 200 a second (after the setup) span about 150 s.
+        // 30,000 events at 200 a second, setup included, span about 150 s.
         let span = Double(events.last!.time.microseconds - start.microseconds) / 1_000_000
         #expect(span > 120 && span < 160, "\(span) s")
-        #expect(simulator.report.episodes.count >= 3, "\(simulator.report.episodes.count) deteriorations")
+        let episodes = Set(events.compactMap { event -> String? in
+            guard case .vitalsObserved(let vitals) = event.payload else { return nil }
+            return vitals.observations.contains { $0.code == "9279-1" && $0.value >= 21 } ? vitals.patientId ?? vitals.deviceId : nil
+        })
+        #expect(episodes.count >= 2, "respiration rates of 21/min or more (NEWS2 2; patients at rest stay at 17 or less) from \(episodes.count) sources")
         #expect(events.contains { $0.type == .deviceAlarm })
-        // A second backlog goes on from where the first stopped.
-        let more = simulator.backlog(100, from: start)
-        #expect(more.count == 100 && more.first!.time > events.last!.time)
-        var again = FleetSimulator(configuration)
-        #expect(again.backlog(30_000, from: start).map(\.type) == events.map(\.type))
+        #expect(FleetSimulator.backlog(30_000, of: configuration, from: start).events.map(\.type) == events.map(\.type))
+        #expect(FleetSimulator.backlog(0, of: configuration, from: start).events.isEmpty)
     }
 
     @Test("at rest nobody reaches NEWS2 medium; a deterioration reaches its band")
