@@ -10,8 +10,10 @@ import ServiceSupport
 ///   document), the next time a rule falls due (`next_due_at`, indexed, for the
 ///   clock) and the row version of the last write (see `VersionedRowCache`);
 /// - `alerts.alerts`: one row per alert, its latest snapshot and filter columns;
-/// - `alerts.changes`: every change (the outbox, relayed to `iomt.alerts.v1`, and
-///   the history the live stream resumes from).
+/// - `alerts.changes`: every change (relayed to `iomt.alerts.v1`, and the history
+///   the live stream resumes from);
+/// - `alerts.outbox`: the sequence numbers of the changes not relayed yet, filled
+///   by a trigger on `alerts.changes` and emptied by ``OutboxRelay``.
 ///
 /// Documents are stored as `text` holding JSON (since migration 2): they are
 /// written by this module's JSON writer and read as text by every reader, and a
@@ -97,6 +99,30 @@ enum AlertsStore {
         Migration(version: 3, name: "change times for the relay, room for in-place alert updates", statements: [
             "ALTER TABLE alerts.changes ADD COLUMN updated_at timestamptz",
             "ALTER TABLE alerts.alerts SET (fillfactor = 70)",
+        ]),
+        // The relay's queue becomes a table of its own: marking a change relayed
+        // rewrote its whole row (snapshot included) and added a key to the
+        // primary index, as the flag sits in the partial index's predicate; now
+        // the relay deletes a narrow row. A statement trigger queues whatever is
+        // appended to `alerts.changes`, so no writer can append a change the
+        // relay never sees. Changes not yet relayed move to the queue.
+        Migration(version: 4, name: "relay queue", statements: [
+            "CREATE TABLE alerts.outbox (seq bigint PRIMARY KEY)",
+            "INSERT INTO alerts.outbox SELECT seq FROM alerts.changes WHERE NOT relayed",
+            """
+            CREATE FUNCTION alerts.queue_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO alerts.outbox SELECT seq FROM appended;
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER changes_queued AFTER INSERT ON alerts.changes
+                REFERENCING NEW TABLE AS appended FOR EACH STATEMENT EXECUTE FUNCTION alerts.queue_changes()
+            """,
+            "DROP INDEX alerts.changes_unrelayed",
+            "ALTER TABLE alerts.changes DROP COLUMN relayed",
         ]),
     ]
 

@@ -9,8 +9,9 @@ import ServiceSupport
 /// Relays alert changes from `alerts.changes` to `iomt.alerts.v1` as
 /// `iomt.alert.changed.v1` (CloudEvents binary mode, key = alertId).
 ///
-/// Crash-safe: a change's mark as relayed commits only after Kafka acknowledged
-/// it, so a crash repeats changes but never loses one. The event id is
+/// The queue is `alerts.outbox`: the sequence numbers of changes not relayed
+/// yet. Crash-safe: a change leaves the queue in a transaction that commits only
+/// after Kafka acknowledged it, so a crash repeats changes but never loses one. The event id is
 /// `<alertId>-v<version>`, so a repeated change carries the same id and version
 /// and consumers drop it. Per alert, versions go out in order: one relay runs at a
 /// time (a PostgreSQL session advisory lock elects it among the workers), rows go
@@ -68,23 +69,30 @@ public struct OutboxRelay: Service {
         try? await connection.close()
     }
 
-    /// Sends the oldest unrelayed changes and marks them relayed. Returns how many.
-    /// A record's value is the stored snapshot as it is; its headers come from the
-    /// row's columns (the snapshot is parsed only for rows written before
+    /// Sends the oldest queued changes and takes them off the queue. Returns how
+    /// many. A record's value is the stored snapshot as it is; its headers come
+    /// from the row's columns (the snapshot is parsed only for rows written before
     /// `updated_at` existed).
     ///
-    /// One statement marks the rows and returns them, in a transaction that
-    /// commits only once Kafka acknowledged every record (and rolls back
-    /// otherwise): before, a `SELECT` and an `UPDATE` each found the same rows.
+    /// One statement takes the rows off the queue and returns the changes, in a
+    /// transaction that commits only once Kafka acknowledged every record (and
+    /// rolls back otherwise). The oldest rows are found as an array, so both the
+    /// delete and the join go through the primary keys: as `seq IN (SELECT …)`
+    /// PostgreSQL planned a hash join over every queued row in each round (12 ms
+    /// against 2 ms per 500 rows with 60,000 queued, in `EXPLAIN ANALYZE`).
     func relayOnce(_ connection: PostgresConnection, producer: KafkaProducer) async throws -> Int {
         try await connection.query("BEGIN", logger: logger)
         do {
             var rows: [(seq: Int64, record: KafkaProducerRecord)] = []
             let document = JSONDocument()
             for try await (seq, alertID, version, updatedAt, snapshot) in try await connection.query("""
-                UPDATE alerts.changes SET relayed = true
-                WHERE seq IN (SELECT seq FROM alerts.changes WHERE NOT relayed ORDER BY seq LIMIT \(Self.rowsPerRound))
-                RETURNING seq, alert_id, version, (extract(epoch FROM updated_at) * 1000000)::int8, snapshot::text
+                WITH taken AS (
+                    DELETE FROM alerts.outbox
+                    WHERE seq = ANY(ARRAY(SELECT seq FROM alerts.outbox ORDER BY seq LIMIT \(Self.rowsPerRound)))
+                    RETURNING seq
+                )
+                SELECT c.seq, c.alert_id, c.version, (extract(epoch FROM c.updated_at) * 1000000)::int8, c.snapshot::text
+                FROM taken JOIN alerts.changes AS c USING (seq)
                 """, logger: logger
             ).decode((Int64, String, Int32, Int64?, String).self) {
                 let time = try updatedAt.map(EventTime.init(microseconds:))
@@ -94,7 +102,7 @@ public struct OutboxRelay: Service {
                     headers: EventRecord.headers(id: "\(alertID)-v\(version)", source: Self.source, type: .alertChanged, time: time, as: KafkaHeader.self)
                 )))
             }
-            // RETURNING follows no order: sequence order is version order per alert.
+            // The join follows no order: sequence order is version order per alert.
             rows.sort { $0.seq < $1.seq }
             if !rows.isEmpty {
                 for result in await producer.send(rows.map(\.record), timeout: .seconds(30)) { _ = try result.get() }

@@ -159,7 +159,7 @@ struct AlertsWorkerTests {
         _ = try await eventually(timeout: .seconds(60)) {
             try await environment.database.withClient { client in
                 var pending = 1
-                for try await count in try await client.query("SELECT count(*)::int FROM alerts.changes WHERE NOT relayed").decode(Int.self) { pending = count }
+                for try await count in try await client.query("SELECT count(*)::int FROM alerts.outbox").decode(Int.self) { pending = count }
                 return pending == 0 ? true : nil
             }
         }
@@ -205,7 +205,7 @@ struct AlertsWorkerTests {
 }
 
 extension AlertsWorkerTests {
-    @Test("the relay sends changes stored before they had a time column, with ce_time read from the snapshot")
+    @Test("the relay sends changes stored before they had a time column (ce_time read from the snapshot) and before the relay had a queue, if not relayed then")
     func relayOfChangesWithoutTime() async throws {
         let environment = try await WorkerEnvironment.make()
         let logger = Logger(label: "test.relay")
@@ -216,10 +216,14 @@ extension AlertsWorkerTests {
             occurrences: 1, escalationLevel: 0, openedAt: at, updatedAt: at, patientId: "pat-1", facilityId: "fac-1"
         )
         try await environment.database.withClient { client in
-            try await AlertsProjection().migrate(client: client, logger: logger)
+            // The schema before migration 3 (no time column) and 4 (the queue):
+            // one change relayed then, one not.
+            try await Migrator.apply(MigrationSet(component: "alerts", migrations: Array(AlertsStore.migrations.prefix(2))), on: client, logger: logger)
             try await client.query("""
-                INSERT INTO alerts.changes (alert_id, version, snapshot) VALUES (\(change.alertId), 1, \(String(decoding: change.json, as: UTF8.self)))
+                INSERT INTO alerts.changes (alert_id, version, snapshot, relayed)
+                VALUES (\(change.alertId), 1, \(String(decoding: change.json, as: UTF8.self)), false), ('alert-relayed-before', 1, '{}', true)
                 """)
+            try await AlertsProjection().migrate(client: client, logger: logger)
         }
         let producer = try environment.producer()
         let connection = try await PostgresConnection.connect(configuration: settings.connectionConfiguration(), id: 1, logger: logger)
