@@ -82,7 +82,7 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         let total = ends.values.reduce(0, +)
         print("preloaded \(stream.count) events, \(total) on the projection's topics")
 
-        let decodeRate = try await consumeAndDecode(bootstrap: broker.bootstrapServers, topics: plugin.topics, expected: Int(total), logger: logger)
+        let (decodeRate, decodeCPU) = try await consumeAndDecode(bootstrap: broker.bootstrapServers, topics: plugin.topics, expected: Int(total), logger: logger)
         let worker = try await workerCatchUp(plugin, bootstrap: broker.bootstrapServers, ends: ends, logger: logger)
         let naive = try await naiveProjector(
             plugin, events: Array(stream.lazy.filter { plugin.eventTypes.contains($0.type) }.prefix(naiveEvents).map(ProjectedEvent.init(standalone:))), logger: logger
@@ -100,6 +100,10 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         print("")
         print("worker: \(String(format: "%.1f", worker.seconds)) s from first batch to caught up (\(String(format: "%.1f", worker.totalSeconds)) s from start, incl. group join); peak RSS \(worker.peakRSSMegabytes) MB")
         print("worker / naive = \(String(format: "%.1f", worker.rate / naive))x")
+        if let decodeCPU, let workerCPU = worker.cpuSeconds {
+            let counted = Double(total - worker.firstApplied)
+            print("CPU per event: decode \(String(format: "%.1f", decodeCPU / Double(total) * 1e6)) µs (this process), worker \(String(format: "%.1f", workerCPU / counted * 1e6)) µs (its process, first batch to caught up; PostgreSQL's not counted)")
+        }
         if let prepared {
             print("prepare: the projection's work ahead of its transactions alone (no I/O, one task), over \(prepared.events) events in batches of \(prepared.batch) after the first \(prepared.warmup) applied")
         }
@@ -139,8 +143,9 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         return ends
     }
 
-    /// Events consumed and decoded per second, from the first message.
-    private func consumeAndDecode(bootstrap: String, topics: [EventTopic], expected: Int, logger: Logger) async throws -> Double {
+    /// Events consumed and decoded per second, from the first message, and the
+    /// CPU time this process used meanwhile.
+    private func consumeAndDecode(bootstrap: String, topics: [EventTopic], expected: Int, logger: Logger) async throws -> (rate: Double, cpuSeconds: Double?) {
         // The same Kafka settings as the worker gets (its environment over the dev
         // broker's consumer settings), so the two passes fetch alike.
         let variables = ProcessInfo.processInfo.environment.merging(Self.workerKafkaEnvironment(bootstrap: bootstrap)) { _, new in new }
@@ -150,23 +155,29 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         let decoder = EventRecordDecoder()
         var first: ContinuousClock.Instant?
+        var firstCPU: Double?
         var count = 0
         var decoded = 0
+        let pid = getpid()
         for await event in consumer.events {
             switch event {
             case .assigned(let assignment): assignment.start(at: Dictionary(uniqueKeysWithValues: assignment.partitions.map { ($0, 0) }))
             case .revoked(let revocation): revocation.acknowledge()
             case .messages(let batch):
-                if first == nil { first = .now }
+                if first == nil {
+                    first = .now
+                    firstCPU = cpuSeconds(of: pid)
+                }
                 for message in batch where (try? decoder.decode(headers: message.headers, value: message.value)) != nil { decoded += 1 }
                 count += batch.count
             }
             if count >= expected { break }
         }
         let seconds = (ContinuousClock.now - first!).seconds
+        let cpu = cpuSeconds(of: pid).flatMap { end in firstCPU.map { end - $0 } }
         await consumer.close()
         guard decoded == expected else { throw ValidationError("decoded \(decoded) of \(expected)") }
-        return Double(count) / seconds
+        return (Double(count) / seconds, cpu)
     }
 
     /// The Kafka variables the worker gets over this process's environment: the
@@ -181,6 +192,10 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         var seconds: Double
         var totalSeconds: Double
         var peakRSSMegabytes: Int
+        /// Events applied before the first batch was seen (not timed).
+        var firstApplied: Int64
+        /// CPU time the worker's process used from the first batch to caught up.
+        var cpuSeconds: Double?
         /// For alerts, the changes it wrote (the sum of the alerts' versions), read
         /// once the checkpoints reach the log end.
         var alertChanges: Int?
@@ -202,9 +217,10 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         defer { worker.stop() }
         let total = ends.values.reduce(0, +)
         let pid = worker.process.processIdentifier
-        let (firstBatch, firstApplied, observedPeak, alertChanges) = try await PostgresClient.withClient(database.settings, logger: logger) { client in
+        let (firstBatch, firstApplied, observedPeak, alertChanges, cpu) = try await PostgresClient.withClient(database.settings, logger: logger) { client in
             var firstBatch: ContinuousClock.Instant?
             var firstApplied: Int64 = 0
+            var firstCPU: Double?
             var peak = 0
             while true {
                 // Until the worker has migrated, the checkpoints table does not exist.
@@ -216,13 +232,15 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
                 if firstBatch == nil, applied > 0 {
                     firstBatch = .now
                     firstApplied = applied
+                    firstCPU = cpuSeconds(of: pid)
                 }
                 if applied >= total {
                     var changes: Int?
                     if plugin is AlertsProjection {
                         for try await value in try await client.query("SELECT coalesce(sum(version), 0)::int8 FROM alerts.alerts").decode(Int64.self) { changes = Int(value) }
                     }
-                    return (firstBatch, firstApplied, peak, changes)
+                    let cpu = cpuSeconds(of: pid).flatMap { end in firstCPU.map { end - $0 } }
+                    return (firstBatch, firstApplied, peak, changes, cpu)
                 }
                 guard worker.process.isRunning else { throw ValidationError("the worker exited") }
                 // A catch-up takes about a second: poll often enough that the
@@ -234,7 +252,7 @@ struct ProjectionBenchCommand: AsyncParsableCommand {
         let finished = ContinuousClock.now
         peak = max(peak, residentPeakMegabytes(of: worker.process.processIdentifier))
         let seconds = (finished - (firstBatch ?? started)).seconds
-        return WorkerResult(rate: Double(total - firstApplied) / seconds, seconds: seconds, totalSeconds: (finished - started).seconds, peakRSSMegabytes: peak, alertChanges: alertChanges)
+        return WorkerResult(rate: Double(total - firstApplied) / seconds, seconds: seconds, totalSeconds: (finished - started).seconds, peakRSSMegabytes: peak, firstApplied: firstApplied, cpuSeconds: cpu, alertChanges: alertChanges)
     }
 
     /// Each event in its own transaction, through the same projection code.
@@ -369,6 +387,17 @@ struct BenchDatabase: Sendable {
 }
 
 /// Peak resident set size (VmHWM) of a process, in MB.
+/// CPU time (user and system) a process has used so far, from
+/// `/proc/<pid>/stat`; nil once it is gone.
+func cpuSeconds(of pid: Int32) -> Double? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let end = stat.lastIndex(of: ")") else { return nil }
+    // After the command's closing parenthesis: state is field 3, utime 14, stime 15.
+    let fields = stat[stat.index(after: end)...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
 func residentPeakMegabytes(of pid: Int32) -> Int {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
