@@ -137,8 +137,10 @@ public struct AlertEngine: Sendable {
             let timing = timing(rule)
             var track = subject.tracks[rule] ?? RuleTrack()
             let condition = timing.enabled ? condition(rule, subject, news2: news2, at: now) : Condition(state: .cleared)
-            if let id = track.alertId, var alert = alerts[id], alert.isActive {
-                let version = alert.snapshot.version
+            if let id = track.alertId, let position = alerts.index(forKey: id), alerts.values[position].isActive {
+              // Changed in place in the dictionary: taken out and written back, the
+              // alert was copied (a reference count per field) on every event.
+              Self.modify(&alerts.values[position]) { alert in
                 func record(_ at: EventTime) {
                     alert.snapshot.version += 1
                     alert.snapshot.updatedAt = max(alert.snapshot.updatedAt, at)
@@ -185,8 +187,7 @@ public struct AlertEngine: Sendable {
                     record(resolution)
                     track = RuleTrack(opened: track.opened)
                 }
-                // Every change records a version.
-                if alert.snapshot.version != version { alerts[id] = alert }
+              }
             } else {
                 track.alertId = nil
                 track.clearSince = nil
@@ -227,6 +228,11 @@ public struct AlertEngine: Sendable {
             }
             subject.tracks[rule] = track.isEmpty ? nil : track
         }
+    }
+
+    /// Runs `body` on `value` in place.
+    private static func modify<Value>(_ value: inout Value, _ body: (inout Value) -> Void) {
+        body(&value)
     }
 
     /// Acknowledges an active alert: its status, who and when.

@@ -11,10 +11,12 @@ struct BatchScope {
     var acknowledgements: [String] = []
 
     init(_ batch: [ProjectedEvent]) {
-        for projected in batch {
-            let payload = projected.event.payload
-            if let device = payload.deviceId { devices.insert(device) }
-            switch payload {
+        // By index, reading each payload in place: a loop over the elements
+        // copied every event (a reference count per field, on objects the
+        // decoding thread made).
+        for index in batch.indices {
+            if let device = batch[index].event.payload.deviceId { devices.insert(device) }
+            switch batch[index].event.payload {
             case .vitalsObserved(let data): if let patient = data.patientId { patients.insert(patient) }
             case .deviceAssigned(let data), .deviceUnassigned(let data): patients.insert(data.patientId)
             case .patientAdmitted(let data), .patientTransferred(let data): patients.insert(data.patientId)
@@ -109,23 +111,24 @@ struct Evaluation: Sendable {
         var deadLetters: [(ProjectedEvent, String)] = []
         // Only assignments: each patient's record is folded in its subject.
         var fold = PatientStateFold(assignments: assignments)
-        for projected in batch {
-            let event = projected.event
+        // Each event is passed to `fold` borrowed, from the batch (a loop over the
+        // elements, or a local bound to one, copied every event).
+        func apply(_ event: Event, at index: Int) {
             if case .alertAcknowledged(let data) = event.payload {
                 guard var alert = alerts[data.alertId] else {
-                    deadLetters.append((projected, "alert \(data.alertId) is unknown"))
-                    continue
+                    deadLetters.append((batch[index], "alert \(data.alertId) is unknown"))
+                    return
                 }
                 guard alert.isActive else {
-                    deadLetters.append((projected, "alert \(data.alertId) is already resolved"))
-                    continue
+                    deadLetters.append((batch[index], "alert \(data.alertId) is already resolved"))
+                    return
                 }
                 if engine.acknowledge(&alert, by: data.by, at: event.time) {
                     alerts[alert.id] = alert
                     changes.append(alert)
                     subjects.touch(alert.subjectKey)
                 }
-                continue
+                return
             }
             let patient = fold.patient(of: event)
             fold.applyAssignment(event)
@@ -148,8 +151,11 @@ struct Evaluation: Sendable {
                 }
             }
         }
-        self.subjects = consume subjects
-        self.alerts = consume alerts
+        for index in batch.indices { apply(batch[index].event, at: index) }
+        // Copied, not consumed (`apply` captures them): each shares its buffer
+        // only until this initializer returns.
+        self.subjects = subjects
+        self.alerts = alerts
         self.changes = changes
         self.deadLetters = deadLetters
     }
