@@ -72,7 +72,7 @@ public struct AlertEngine: Sendable {
         case .news2High, .news2Medium, .news2SingleRed:
             // Fields are read in place: a record is large, and copying it out
             // retains each of its references (three rules, every event).
-            guard subject.patient != nil, subject.patient?.status?.value != .discharged, let score = news2 else { return Condition(state: .cleared) }
+            guard subject.hasPatientRecord, !subject.isDischarged, let score = news2 else { return Condition(state: .cleared) }
             switch rule {
             case .news2High:
                 guard score.complete, score.total >= rules.news2HighThreshold else { return Condition(state: .cleared) }
@@ -130,9 +130,9 @@ public struct AlertEngine: Sendable {
     public func evaluate(_ subject: inout AlertSubject, alerts: inout [String: AlertRecord], at now: EventTime, changes: inout [AlertRecord]) {
         let now = max(subject.clock ?? now, now)
         subject.clock = now
-        let patientID = subject.patient?.patientId
-        let deviceID = subject.device?.deviceId
-        let news2 = subject.patient?.news2
+        let patientID = subject.patientID
+        let deviceID = subject.deviceID
+        let news2 = subject.news2
         for rule in subject.rules {
             let timing = timing(rule)
             var track = subject.tracks[rule] ?? RuleTrack()

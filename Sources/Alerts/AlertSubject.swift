@@ -1,4 +1,5 @@
 import AssetInventory
+import Clinical
 import Events
 import PatientState
 import ProjectionKit
@@ -112,6 +113,23 @@ public struct AlertSubject: Sendable, Equatable {
         _read { yield storage.device }
         _modify { yield &unique.device }
     }
+    // Read in place from the box: through the accessors above, or passed to a
+    // function such as `!=`, a record was copied out whole (every field retained
+    // and released) for each rule on every event.
+
+    /// Whether ``patient`` is set.
+    var hasPatientRecord: Bool {
+        if case .none = storage.patient { return false }
+        return true
+    }
+    /// Whether the patient was discharged.
+    var isDischarged: Bool { storage.patient?.status?.value == .discharged }
+    /// The patient's NEWS2, if a patient.
+    var news2: NEWS2Score? { storage.patient?.news2 }
+    /// The patient's id, if a patient.
+    var patientID: String? { storage.patient?.patientId }
+    /// The device's id, if a device.
+    var deviceID: String? { storage.device?.deviceId }
     /// The newest alarm (devices).
     public var lastAlarm: Stamped<DeviceAlarm>? {
         _read { yield storage.lastAlarm }
@@ -150,8 +168,8 @@ public struct AlertSubject: Sendable, Equatable {
     }
 
     /// The rules that apply to this subject.
-    public var rules: [AlertRule] { patient != nil ? AlertRule.patientRules : AlertRule.deviceRules }
+    public var rules: [AlertRule] { hasPatientRecord ? AlertRule.patientRules : AlertRule.deviceRules }
 
     /// The facility, for scoping alerts.
-    public var facilityId: String? { patient?.location?.value.facilityId ?? device?.facilityId }
+    public var facilityId: String? { storage.patient?.location?.value.facilityId ?? storage.device?.facilityId }
 }

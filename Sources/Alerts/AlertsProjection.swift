@@ -273,10 +273,13 @@ public struct AlertsProjection: Projection {
 func patients(in batch: [ProjectedEvent], assignments: [String: DeviceAssignmentRecord]) -> Set<String> {
     var fold = PatientStateFold(assignments: assignments)
     var ids = Set<String>()
-    for index in batch.indices {
-        if let patient = fold.patient(of: batch[index].event) { ids.insert(patient) }
-        fold.applyAssignment(batch[index].event)
+    // Through a function taking the event borrowed: two calls on the element
+    // itself copied it.
+    func step(_ event: Event) {
+        if let patient = fold.patient(of: event) { ids.insert(patient) }
+        fold.applyAssignment(event)
     }
+    for index in batch.indices { step(batch[index].event) }
     return ids
 }
 

@@ -145,7 +145,7 @@ struct Evaluation: Sendable {
             }
             if let patient {
                 subjects.update(AlertSubject.patientKey(patient)) { subject in
-                    if subject.patient == nil { subject.patient = PatientRecord(patientId: patient) }
+                    if !subject.hasPatientRecord { subject.patient = PatientRecord(patientId: patient) }
                     PatientStateFold.apply(event, to: &subject.patient!)
                     engine.evaluate(&subject, alerts: &alerts, at: event.time, changes: &changes)
                 }
