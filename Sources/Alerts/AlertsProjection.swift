@@ -57,7 +57,7 @@ public struct AlertsProjection: Projection {
     public var migrations: [Migration] { AlertsStore.migrations }
     /// Once a second.
     public var tickInterval: Duration? { .seconds(1) }
-    /// 20,000 events. Each batch locks and writes every subject it touched (with
+    /// 18,000 events. Each batch locks and writes every subject it touched (with
     /// 7,000 subjects, a 10,000-event batch touches about 5,000, a 20,000-event
     /// one nearly all), so larger batches write each subject for more events.
     /// Memory bounds it: a batch prepared ahead counts against the mailbox's
@@ -68,7 +68,10 @@ public struct AlertsProjection: Projection {
     /// 63,400–68,500 at 130–138 MB (3 runs) and 25,000 72,200–81,400 at
     /// 131–149 MB (3 runs), too close to the worker's 150 MB budget. Before,
     /// 15,000 gave 54,000–66,000 at 122–139 MB and 25,000 77,900 at 151 MB.
-    public var defaultBatchMaxEvents: Int { 20_000 }
+    /// 18,000 since: on a busier day 20,000 peaked above 150 MB in 6 of about 28 runs
+    /// (135–157 MB), and in 3 alternating runs 18,000 gave 33,600–38,000
+    /// events/s at 139–144 MB against 26,900–42,300 at 139–152 MB.
+    public var defaultBatchMaxEvents: Int { 18_000 }
 
     /// The outbox relay, unless `ALERTS_RELAY=off` (a second worker set on the same
     /// topics, e.g. a comparison run, must not publish).
