@@ -138,56 +138,56 @@ public struct AlertEngine: Sendable {
             var track = subject.tracks[rule] ?? RuleTrack()
             let condition = timing.enabled ? condition(rule, subject, news2: news2, at: now) : Condition(state: .cleared)
             if let id = track.alertId, let position = alerts.index(forKey: id), alerts.values[position].isActive {
-              // Changed in place in the dictionary: taken out and written back, the
-              // alert was copied (a reference count per field) on every event.
-              Self.modify(&alerts.values[position]) { alert in
-                func record(_ at: EventTime) {
-                    alert.snapshot.version += 1
-                    alert.snapshot.updatedAt = max(alert.snapshot.updatedAt, at)
-                    alert.snapshot.facilityId = subject.facilityId ?? alert.snapshot.facilityId
-                    changes.append(alert)
-                }
-                switch condition.state {
-                case .holds:
-                    if track.clearSince != nil {
-                        track.clearSince = nil
-                        alert.snapshot.occurrences += 1
-                        record(now)
+                // Changed in place in the dictionary: taken out and written back, the
+                // alert was copied (a reference count per field) on every event.
+                Self.modify(&alerts.values[position]) { alert in
+                    func record(_ at: EventTime) {
+                        alert.snapshot.version += 1
+                        alert.snapshot.updatedAt = max(alert.snapshot.updatedAt, at)
+                        alert.snapshot.facilityId = subject.facilityId ?? alert.snapshot.facilityId
+                        changes.append(alert)
                     }
-                    if rule == .deviceAlarm, let alarmAt = subject.lastAlarm?.at, alarmAt > (track.lastOccurrence ?? alarmAt) {
-                        track.lastOccurrence = alarmAt
-                        alert.snapshot.occurrences += 1
-                        alert.snapshot.priority = max(alert.snapshot.priority, subject.lastAlarm?.value.priority ?? alert.snapshot.priority)
-                        alert.snapshot.message = condition.message
-                        record(alarmAt)
-                    } else if rule != .deviceAlarm, condition.priority != alert.snapshot.priority || condition.message != alert.snapshot.message {
-                        alert.snapshot.priority = condition.priority
-                        alert.snapshot.message = condition.message
-                        record(now)
+                    switch condition.state {
+                    case .holds:
+                        if track.clearSince != nil {
+                            track.clearSince = nil
+                            alert.snapshot.occurrences += 1
+                            record(now)
+                        }
+                        if rule == .deviceAlarm, let alarmAt = subject.lastAlarm?.at, alarmAt > (track.lastOccurrence ?? alarmAt) {
+                            track.lastOccurrence = alarmAt
+                            alert.snapshot.occurrences += 1
+                            alert.snapshot.priority = max(alert.snapshot.priority, subject.lastAlarm?.value.priority ?? alert.snapshot.priority)
+                            alert.snapshot.message = condition.message
+                            record(alarmAt)
+                        } else if rule != .deviceAlarm, condition.priority != alert.snapshot.priority || condition.message != alert.snapshot.message {
+                            alert.snapshot.priority = condition.priority
+                            alert.snapshot.message = condition.message
+                            record(now)
+                        }
+                    case .cleared:
+                        if track.clearSince == nil { track.clearSince = min(condition.since ?? now, now) }
+                    case .unchanged:
+                        break
                     }
-                case .cleared:
-                    if track.clearSince == nil { track.clearSince = min(condition.since ?? now, now) }
-                case .unchanged:
-                    break
-                }
-                // Escalations fall due before a pending resolution does.
-                let resolution = track.clearSince.map { $0.adding(timing.hysteresis) }
-                let horizon = min(now, resolution ?? now)
-                if alert.snapshot.status == .open, let timeout = rules.escalation(for: alert.snapshot.priority), timeout > .zero {
-                    while alert.snapshot.escalationLevel < rules.maxEscalationLevel {
-                        let due = alert.snapshot.openedAt.adding(timeout * (alert.snapshot.escalationLevel + 1))
-                        guard due <= horizon else { break }
-                        alert.snapshot.escalationLevel += 1
-                        record(due)
+                    // Escalations fall due before a pending resolution does.
+                    let resolution = track.clearSince.map { $0.adding(timing.hysteresis) }
+                    let horizon = min(now, resolution ?? now)
+                    if alert.snapshot.status == .open, let timeout = rules.escalation(for: alert.snapshot.priority), timeout > .zero {
+                        while alert.snapshot.escalationLevel < rules.maxEscalationLevel {
+                            let due = alert.snapshot.openedAt.adding(timeout * (alert.snapshot.escalationLevel + 1))
+                            guard due <= horizon else { break }
+                            alert.snapshot.escalationLevel += 1
+                            record(due)
+                        }
+                    }
+                    if let resolution, resolution <= now {
+                        alert.snapshot.status = .resolved
+                        alert.snapshot.resolvedAt = resolution
+                        record(resolution)
+                        track = RuleTrack(opened: track.opened)
                     }
                 }
-                if let resolution, resolution <= now {
-                    alert.snapshot.status = .resolved
-                    alert.snapshot.resolvedAt = resolution
-                    record(resolution)
-                    track = RuleTrack(opened: track.opened)
-                }
-              }
             } else {
                 track.alertId = nil
                 track.clearSince = nil

@@ -193,7 +193,7 @@ public struct AlertsProjection: Projection {
         // those patients with the devices' assignments, then lock and load them too.
         // Extra subjects are patients: the devices' assignments stay as read here.
         let held = assignments(in: subjects.values)
-        let extra = patients(in: batch, assignments: held)
+        let extra = PatientStateFold.patients(in: batch.lazy.map(\.event), assignments: held)
             .map(AlertSubject.patientKey).filter { !keys.contains($0) }
         if !extra.isEmpty {
             try await AlertsStore.lock(extra, context: context)
@@ -217,7 +217,7 @@ public struct AlertsProjection: Projection {
             known.add(key, entry)
         }
         known.assignments = assignments(in: known.subjects)
-        for patient in patients(in: batch, assignments: known.assignments) {
+        for patient in PatientStateFold.patients(in: batch.lazy.map(\.event), assignments: known.assignments) {
             let key = AlertSubject.patientKey(patient)
             guard known.versions[key] != nil || known.add(key, from: cache) else { return nil }
         }
@@ -269,21 +269,6 @@ public struct AlertsProjection: Projection {
             evaluation.subjects[key].map { (key: key, value: KnownSubject(subject: $0, alerts: active[key] ?? [])) }
         }, version: written.version)
     }
-}
-
-/// ``PatientStateFold/patients(in:assignments:)`` over a batch, each event read
-/// in place (a lazy map of the batch to its events copied each one).
-func patients(in batch: [ProjectedEvent], assignments: [String: DeviceAssignmentRecord]) -> Set<String> {
-    var fold = PatientStateFold(assignments: assignments)
-    var ids = Set<String>()
-    // Through a function taking the event borrowed: two calls on the element
-    // itself copied it.
-    func step(_ event: Event) {
-        if let patient = fold.patient(of: event) { ids.insert(patient) }
-        fold.applyAssignment(event)
-    }
-    for index in batch.indices { step(batch[index].event) }
-    return ids
 }
 
 /// The device assignments held by `subjects`' devices.

@@ -11,9 +11,9 @@ struct BatchScope {
     var acknowledgements: [String] = []
 
     init(_ batch: [ProjectedEvent]) {
-        // By index, reading each payload in place: a loop over the elements
-        // copied every event (a reference count per field, on objects the
-        // decoding thread made).
+        // By index: a loop over the elements copied every event whole (a
+        // reference count per field, on objects the decoding thread made); now
+        // only the payload is copied, to be matched.
         for index in batch.indices {
             if let device = batch[index].event.payload.deviceId { devices.insert(device) }
             switch batch[index].event.payload {
@@ -111,8 +111,9 @@ struct Evaluation: Sendable {
         var deadLetters: [(ProjectedEvent, String)] = []
         // Only assignments: each patient's record is folded in its subject.
         var fold = PatientStateFold(assignments: assignments)
-        // Each event is passed to `fold` borrowed, from the batch (a loop over the
-        // elements, or a local bound to one, copied every event).
+        // Each event is taken from the batch once (the array's subscript copies
+        // it) and passed on borrowed: a loop over the elements and a local bound
+        // to the event copied the element and then the event.
         func apply(_ event: Event, at index: Int) {
             if case .alertAcknowledged(let data) = event.payload {
                 guard var alert = alerts[data.alertId] else {
