@@ -65,9 +65,10 @@ public struct AlertEngine: Sendable {
         }
     }
 
-    /// `news2` is the patient's score, computed once per evaluation for the three
-    /// NEWS2 rules.
-    func condition(_ rule: AlertRule, _ subject: AlertSubject, news2: NEWS2Score?, at now: EventTime) -> Condition {
+    /// `news2` is what the rules read of the patient's score
+    /// (``NEWS2/summary(_:freshness:)``), computed once per evaluation for the
+    /// three NEWS2 rules.
+    func condition(_ rule: AlertRule, _ subject: AlertSubject, news2: NEWS2Summary?, at now: EventTime) -> Condition {
         switch rule {
         case .news2High, .news2Medium, .news2SingleRed:
             // Fields are read in place: a record is large, and copying it out
@@ -81,11 +82,7 @@ public struct AlertEngine: Sendable {
                 guard score.complete, score.total >= rules.news2MediumThreshold, score.total < rules.news2HighThreshold else { return Condition(state: .cleared) }
                 return Condition(state: .holds, priority: .medium, message: message(mediumMessages, total: score.total, Self.mediumMessage))
             default:
-                // Walk the subscores once rather than look each parameter up.
-                var red = 0
-                for (parameter, subscore) in score.subscores where subscore == 3 {
-                    red |= 1 << parameter.ordinal
-                }
+                let red = Int(score.redParameters)
                 guard red != 0 else { return Condition(state: .cleared) }
                 return Condition(state: .holds, priority: .medium, message: singleRedMessages[red])
             }

@@ -124,8 +124,8 @@ public struct AlertSubject: Sendable, Equatable {
     }
     /// Whether the patient was discharged.
     var isDischarged: Bool { storage.patient?.status?.value == .discharged }
-    /// The patient's NEWS2, if a patient.
-    var news2: NEWS2Score? { storage.patient?.news2 }
+    /// What the rules read of the patient's NEWS2, if a patient.
+    var news2: NEWS2Summary? { storage.patient?.news2Summary }
     /// The patient's id, if a patient.
     var patientID: String? { storage.patient?.patientId }
     /// The device's id, if a device.

@@ -18,41 +18,90 @@ public enum NEWS2 {
         _ observations: NEWS2Observations,
         freshness: Duration = defaultFreshness
     ) -> NEWS2Score {
-        var newest: Date?
-        for parameter in NEWS2Parameter.allCases {
-            if let at = observations.observedAt(parameter), newest.map({ at > $0 }) ?? true { newest = at }
-        }
-        let window = freshness.timeInterval + clockTolerance
-        func isStale(_ at: Date) -> Bool {
-            guard let newest else { return false }
-            return newest.timeIntervalSince(at) > window
-        }
-        func freshValue<Value>(_ reading: Reading<Value>?) -> Value? {
-            guard let reading, !isStale(reading.at) else { return nil }
-            return reading.value
-        }
-
-        let onOxygen = freshValue(observations.supplementalOxygen)
+        let slots = Slots(observations, freshness: freshness)
         var subscores = [NEWS2Parameter: Int](minimumCapacity: NEWS2Parameter.allCases.count)
-        subscores[.respirationRate] = freshValue(observations.respirationRate)
-            .flatMap(respirationRateScore)
-        subscores[.spo2] = freshValue(observations.spo2).flatMap {
-            spo2Score($0, scale: observations.scale, onOxygen: onOxygen)
+        var missing: [NEWS2Parameter] = []
+        var stale: [NEWS2Parameter] = []
+        for parameter in NEWS2Parameter.allCases {
+            if let subscore = slots[parameter] { subscores[parameter] = subscore } else { missing.append(parameter) }
+            if slots.isStale(parameter) { stale.append(parameter) }
         }
-        subscores[.supplementalOxygen] = onOxygen.map(supplementalOxygenScore)
-        subscores[.systolicBloodPressure] = freshValue(observations.systolicBloodPressure)
-            .flatMap(systolicBloodPressureScore)
-        subscores[.pulse] = freshValue(observations.pulse).flatMap(pulseScore)
-        subscores[.consciousness] = freshValue(observations.consciousness).map(consciousnessScore)
-        subscores[.temperature] = freshValue(observations.temperature).flatMap(temperatureScore)
+        return NEWS2Score(subscores: subscores, missing: missing, stale: stale, scale: observations.scale, at: slots.newest)
+    }
 
-        return NEWS2Score(
-            subscores: subscores,
-            missing: NEWS2Parameter.allCases.filter { subscores[$0] == nil },
-            stale: NEWS2Parameter.allCases.filter { observations.observedAt($0).map(isStale) ?? false },
-            scale: observations.scale,
-            at: newest
-        )
+    /// What alarm rules read of ``score(_:freshness:)`` — the total, whether the
+    /// score is complete, the parameters scoring 3 — computed the same way
+    /// without building the score's dictionary and arrays (the alerts worker
+    /// scores a patient on every vitals event).
+    public static func summary(
+        _ observations: NEWS2Observations,
+        freshness: Duration = defaultFreshness
+    ) -> NEWS2Summary {
+        let slots = Slots(observations, freshness: freshness)
+        var summary = NEWS2Summary(total: 0, complete: true, redParameters: 0)
+        for parameter in NEWS2Parameter.allCases {
+            guard let subscore = slots[parameter] else {
+                summary.complete = false
+                continue
+            }
+            summary.total += subscore
+            if subscore == 3 { summary.redParameters |= 1 << parameter.ordinal }
+        }
+        return summary
+    }
+
+    /// Each parameter's sub-score (none where it is missing), the stale
+    /// parameters and the newest reading's time: what ``score(_:freshness:)`` and
+    /// ``summary(_:freshness:)`` are built from, in fixed slots by
+    /// ``NEWS2Parameter/ordinal``.
+    private struct Slots {
+        /// The sub-score by ordinal; -1 where missing.
+        private var subscores: InlineArray<7, Int8> = .init(repeating: -1)
+        /// A bit per stale parameter, by ordinal.
+        private var stale: UInt8 = 0
+        /// The newest reading's time.
+        private(set) var newest: Date?
+
+        init(_ observations: NEWS2Observations, freshness: Duration) {
+            for parameter in NEWS2Parameter.allCases {
+                if let at = observations.observedAt(parameter), newest.map({ at > $0 }) ?? true { newest = at }
+            }
+            let newest = newest
+            let window = freshness.timeInterval + clockTolerance
+            func isStale(_ at: Date) -> Bool {
+                guard let newest else { return false }
+                return newest.timeIntervalSince(at) > window
+            }
+            func freshValue<Value>(_ reading: Reading<Value>?) -> Value? {
+                guard let reading, !isStale(reading.at) else { return nil }
+                return reading.value
+            }
+
+            let onOxygen = freshValue(observations.supplementalOxygen)
+            set(.respirationRate, freshValue(observations.respirationRate).flatMap(respirationRateScore))
+            set(.spo2, freshValue(observations.spo2).flatMap { spo2Score($0, scale: observations.scale, onOxygen: onOxygen) })
+            set(.supplementalOxygen, onOxygen.map(supplementalOxygenScore))
+            set(.systolicBloodPressure, freshValue(observations.systolicBloodPressure).flatMap(systolicBloodPressureScore))
+            set(.pulse, freshValue(observations.pulse).flatMap(pulseScore))
+            set(.consciousness, freshValue(observations.consciousness).map(consciousnessScore))
+            set(.temperature, freshValue(observations.temperature).flatMap(temperatureScore))
+            for parameter in NEWS2Parameter.allCases where observations.observedAt(parameter).map(isStale) ?? false {
+                stale |= 1 << parameter.ordinal
+            }
+        }
+
+        private mutating func set(_ parameter: NEWS2Parameter, _ subscore: Int?) {
+            if let subscore { subscores[parameter.ordinal] = Int8(subscore) }
+        }
+
+        /// The sub-score of `parameter`, if it was scored.
+        subscript(parameter: NEWS2Parameter) -> Int? {
+            let value = subscores[parameter.ordinal]
+            return value < 0 ? nil : Int(value)
+        }
+
+        /// Whether `parameter`'s latest reading is stale.
+        func isStale(_ parameter: NEWS2Parameter) -> Bool { stale & (1 << parameter.ordinal) != 0 }
     }
 
     /// Slack for floating-point `Date` arithmetic, so that two times exactly one window

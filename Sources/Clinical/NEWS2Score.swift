@@ -54,3 +54,29 @@ public struct NEWS2Score: Sendable, Equatable {
         MonitoringFrequency(total: total, hasSingleRed: hasSingleRed)
     }
 }
+
+/// What alarm rules read of a NEWS2 score (``NEWS2/summary(_:freshness:)``).
+public struct NEWS2Summary: Sendable, Equatable {
+    /// The aggregate score: the sum of the sub-scores, as ``NEWS2Score/total``.
+    public var total: Int
+    /// Whether all seven parameters were scored from fresh readings, as
+    /// ``NEWS2Score/complete``.
+    public var complete: Bool
+    /// A bit per parameter scoring 3, by ``NEWS2Parameter/ordinal``.
+    public var redParameters: UInt8
+
+    /// A summary of the given total, completeness and parameters scoring 3.
+    public init(total: Int, complete: Bool, redParameters: UInt8) {
+        self.total = total
+        self.complete = complete
+        self.redParameters = redParameters
+    }
+
+    /// The summary of `score`.
+    public init(_ score: NEWS2Score) {
+        self.init(
+            total: score.total, complete: score.complete,
+            redParameters: score.subscores.reduce(0) { mask, entry in entry.value == 3 ? mask | 1 << entry.key.ordinal : mask }
+        )
+    }
+}

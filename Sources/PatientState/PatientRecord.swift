@@ -97,6 +97,9 @@ public struct PatientRecord: Sendable, Equatable {
 
     /// NEWS2 from the newest readings.
     public var news2: NEWS2Score { NEWS2.score(news2Observations) }
+
+    /// What alarm rules read of ``news2``, computed without building it.
+    public var news2Summary: NEWS2Summary { NEWS2.summary(news2Observations) }
 }
 
 /// The current patient of a device, as the newest assignment event says.
