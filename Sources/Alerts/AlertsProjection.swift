@@ -211,6 +211,7 @@ public struct AlertsProjection: Projection {
     private func knownState(of keys: Set<String>, batch: [ProjectedEvent]) -> KnownState? {
         var known = KnownState()
         known.subjects.reserveCapacity(keys.count)
+        known.versions.reserveCapacity(keys.count)
         let keys = Array(keys)
         for (key, entry) in zip(keys, cache.entries(keys)) {
             guard let entry else { return nil }
@@ -265,15 +266,19 @@ public struct AlertsProjection: Projection {
     /// written.
     private func remember(_ evaluation: Evaluation, _ written: Written) {
         let active = evaluation.activeAlertsBySubject
-        cache.store(written.touched.compactMap { key in
-            evaluation.subjects[key].map { (key: key, value: KnownSubject(subject: $0, alerts: active[key] ?? [])) }
-        }, version: written.version)
+        var known: [(key: String, value: KnownSubject)] = []
+        known.reserveCapacity(written.touched.count)
+        evaluation.subjects.forEachTouched { subject in
+            known.append((key: subject.key, value: KnownSubject(subject: subject, alerts: active[subject.key] ?? [])))
+        }
+        cache.store(known, version: written.version)
     }
 }
 
 /// The device assignments held by `subjects`' devices.
 func assignments(in subjects: [AlertSubject]) -> [String: DeviceAssignmentRecord] {
     var result: [String: DeviceAssignmentRecord] = [:]
+    result.reserveCapacity(subjects.count)
     for subject in subjects {
         if let device = subject.device, let assignment = device.assignment {
             result[device.deviceId] = DeviceAssignmentRecord(deviceId: device.deviceId, patient: assignment)

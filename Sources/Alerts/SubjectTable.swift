@@ -22,6 +22,12 @@ struct SubjectTable: Sendable {
         values.indices.filter { touched[$0] }.map { values[$0].key }.sorted()
     }
 
+    /// Runs `body` on each subject ``update(_:_:)`` ran on, in table order (read
+    /// in place, not looked up by key).
+    func forEachTouched(_ body: (AlertSubject) -> Void) {
+        for position in values.indices where touched[position] { body(values[position]) }
+    }
+
     /// Marks the subject of `key` touched, if present.
     mutating func touch(_ key: String) {
         if let position = positions[key] { touched[position] = true }
