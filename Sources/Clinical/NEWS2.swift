@@ -55,8 +55,11 @@ public enum NEWS2 {
     /// ``summary(_:freshness:)`` are built from, in fixed slots by
     /// ``NEWS2Parameter/ordinal``.
     private struct Slots {
-        /// The sub-score by ordinal; -1 where missing.
-        private var subscores: InlineArray<7, Int8> = .init(repeating: -1)
+        /// A bit per scored parameter, by ordinal.
+        private var scored: UInt8 = 0
+        /// Each scored parameter's sub-score (0–3) in two bits, by ordinal (bit
+        /// fields rather than an `InlineArray`, which needs macOS 26).
+        private var subscores: UInt16 = 0
         /// A bit per stale parameter, by ordinal.
         private var stale: UInt8 = 0
         /// The newest reading's time.
@@ -91,13 +94,16 @@ public enum NEWS2 {
         }
 
         private mutating func set(_ parameter: NEWS2Parameter, _ subscore: Int?) {
-            if let subscore { subscores[parameter.ordinal] = Int8(subscore) }
+            guard let subscore else { return }
+            precondition((0...3).contains(subscore), "a NEWS2 sub-score is 0–3")
+            scored |= 1 << parameter.ordinal
+            subscores |= UInt16(subscore) << (2 * parameter.ordinal)
         }
 
         /// The sub-score of `parameter`, if it was scored.
         subscript(parameter: NEWS2Parameter) -> Int? {
-            let value = subscores[parameter.ordinal]
-            return value < 0 ? nil : Int(value)
+            guard scored & (1 << parameter.ordinal) != 0 else { return nil }
+            return Int(subscores >> (2 * parameter.ordinal) & 3)
         }
 
         /// Whether `parameter`'s latest reading is stale.
