@@ -386,7 +386,6 @@ struct BenchDatabase: Sendable {
     }
 }
 
-/// Peak resident set size (VmHWM) of a process, in MB.
 /// CPU time (user and system) a process has used so far, from
 /// `/proc/<pid>/stat`; nil once it is gone.
 func cpuSeconds(of pid: Int32) -> Double? {
@@ -398,6 +397,7 @@ func cpuSeconds(of pid: Int32) -> Double? {
     return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
+/// Peak resident set size (VmHWM) of a process, in MB.
 func residentPeakMegabytes(of pid: Int32) -> Int {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
