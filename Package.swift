@@ -100,6 +100,7 @@ let package = Package(
                 "Events",
                 "Kafka",
                 "ServiceSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -215,7 +216,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ProjectionKitTests",
-            dependencies: ["ProjectionKit", "Events", "Kafka"],
+            dependencies: [
+                "ProjectionKit", "Events", "Kafka", "ServiceSupport", "WorkerTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

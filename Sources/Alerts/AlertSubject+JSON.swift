@@ -9,14 +9,21 @@ extension AlertSubject {
     /// The document.
     public var json: [UInt8] {
         var writer = JSONWriter(capacity: 1024)
+        write(to: &writer)
+        return writer.bytes
+    }
+
+    /// Writes the document as the writer's next value. The records are written
+    /// in place (read from the subject's box, not copied out).
+    public func write(to writer: inout JSONWriter) {
         writer.beginObject()
-        if let patient {
+        if hasPatientRecord {
             writer.key("patient")
-            writer.raw(patient.json)
+            patient?.write(to: &writer)
         }
-        if let device {
+        if hasDeviceRecord {
             writer.key("device")
-            writer.raw(device.json)
+            device?.write(to: &writer)
         }
         if let alarm = lastAlarm {
             writer.key("lastAlarm")
@@ -44,7 +51,6 @@ extension AlertSubject {
         writer.endObject()
         writer.member("clock", clock.map { Int($0.microseconds) })
         writer.endObject()
-        return writer.bytes
     }
 
     /// Reads a document written by ``json``.

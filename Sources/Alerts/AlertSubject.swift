@@ -126,6 +126,11 @@ public struct AlertSubject: Sendable, Equatable {
         if case .none = storage.patient { return false }
         return true
     }
+    /// Whether ``device`` is set.
+    var hasDeviceRecord: Bool {
+        if case .none = storage.device { return false }
+        return true
+    }
     /// Whether the patient was discharged.
     var isDischarged: Bool { storage.patient?.status?.value == .discharged }
     /// What the rules read of the patient's NEWS2, if a patient.

@@ -223,12 +223,12 @@ enum AlertsStore {
     ) async throws {
         for start in stride(from: 0, to: keys.count, by: subjectsPerStatement) {
             var chunkKeys: [String] = []
-            var states: [String] = []
+            var states = DocumentArray(reservingBytes: subjectsPerStatement * 1_200)
             var dues: [Int64] = []
             for key in keys[start..<min(start + subjectsPerStatement, keys.count)] {
                 guard let subject = table[key] else { continue }
                 chunkKeys.append(key)
-                states.append(String(decoding: subject.json, as: UTF8.self))
+                states.append { subject.write(to: &$0) }
                 dues.append(ArrayColumns.microseconds(nextDue(subject)))
             }
             guard !chunkKeys.isEmpty else { continue }

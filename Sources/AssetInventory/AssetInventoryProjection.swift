@@ -128,7 +128,7 @@ private struct DeviceColumns {
     var lastSeen: [Int64] = []
     var registered: [Int64] = []
     var applied: [Int64] = []
-    var states: [String] = []
+    var states = DocumentArray()
 
     mutating func append(_ record: DeviceRecord) {
         ids.append(record.deviceId)
@@ -143,6 +143,6 @@ private struct DeviceColumns {
         lastSeen.append(ArrayColumns.microseconds(record.lastSeenAt))
         registered.append(ArrayColumns.microseconds(record.registration?.at))
         applied.append(Int64(record.eventsApplied))
-        states.append(String(decoding: record.json, as: UTF8.self))
+        states.append { record.write(to: &$0) }
     }
 }

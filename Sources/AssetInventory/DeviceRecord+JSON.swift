@@ -7,6 +7,12 @@ extension DeviceRecord {
     /// The document.
     public var json: [UInt8] {
         var writer = JSONWriter(capacity: 512)
+        write(to: &writer)
+        return writer.bytes
+    }
+
+    /// Writes the document as the writer's next value.
+    public func write(to writer: inout JSONWriter) {
         writer.beginObject()
         Stamped.write(registration, as: "registration", into: &writer) { writer, value in
             writer.beginObject()
@@ -43,7 +49,6 @@ extension DeviceRecord {
         writer.member("lastSeenAt", lastSeenAt.map { Int($0.microseconds) })
         writer.member("eventsApplied", eventsApplied)
         writer.endObject()
-        return writer.bytes
     }
 
 

@@ -19,6 +19,12 @@ extension PatientRecord {
     /// The document.
     public var json: [UInt8] {
         var writer = JSONWriter(capacity: 1024)
+        write(to: &writer)
+        return writer.bytes
+    }
+
+    /// Writes the document as the writer's next value.
+    public func write(to writer: inout JSONWriter) {
         writer.beginObject()
         if let location {
             writer.key("location")
@@ -48,7 +54,6 @@ extension PatientRecord {
         writer.member("lastEventAt", lastEventAt.map { Int($0.microseconds) })
         writer.member("eventsApplied", eventsApplied)
         writer.endObject()
-        return writer.bytes
     }
 
     private static func stamp<V>(_ stamped: Stamped<V>, into writer: inout JSONWriter) {

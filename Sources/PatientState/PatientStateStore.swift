@@ -112,7 +112,8 @@ enum PatientStateStore {
         guard !patients.isEmpty else { return }
         let version = VersionedRowCache<PatientRecord>.newVersion()
         var ids: [String] = [], facilities: [String] = [], units: [String] = [], beds: [String] = [], statuses: [String] = []
-        var totals: [Int32] = [], risks: [String] = [], complete: [Bool] = [], lastEvents: [Int64] = [], applied: [Int64] = [], states: [String] = []
+        var totals: [Int32] = [], risks: [String] = [], complete: [Bool] = [], lastEvents: [Int64] = [], applied: [Int64] = []
+        var states = DocumentArray(reservingBytes: patients.count * 1_000)
         for record in patients {
             let score = record.news2
             ids.append(record.patientId)
@@ -125,7 +126,7 @@ enum PatientStateStore {
             complete.append(score.complete)
             lastEvents.append(ArrayColumns.microseconds(record.lastEventAt))
             applied.append(Int64(record.eventsApplied))
-            states.append(String(decoding: record.json, as: UTF8.self))
+            states.append { record.write(to: &$0) }
         }
         try await context.query("""
             INSERT INTO patient_state.patients AS p (

@@ -41,6 +41,9 @@ extension Optional {
 /// `{"value": …, "at": <µs since the epoch>, "eventId": …}`.
 extension Stamped {
     /// Writes `name: {value, at, eventId}`, or nothing when `stamped` is nil.
+    /// (Inlinable, so each record's writer specializes it: unspecialized, it
+    /// looked up the generic type's metadata on every call.)
+    @inlinable
     public static func write(_ stamped: Stamped?, as name: String, into writer: inout JSONWriter, value: (inout JSONWriter, Value) -> Void) {
         guard let stamped else { return }
         writer.key(name)
