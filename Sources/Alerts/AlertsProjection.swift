@@ -149,7 +149,7 @@ public struct AlertsProjection: Projection {
         if let prepared = evaluated {
             let keys = prepared.keys
             try await AlertsStore.lock(keys, context: context)
-            if try await AlertsStore.versions(keys, context: context) == prepared.versions {
+            if try await AlertsStore.hold(prepared.versions, context: context) {
                 optimism.record(hit: true)
                 return try await save(prepared.evaluation, prepared.written, remembered: true, context: context)
             }
