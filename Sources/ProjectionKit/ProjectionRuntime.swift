@@ -371,6 +371,13 @@ public final class ProjectionRuntime: Service, Sendable {
             // Positions moved under the batch: what was prepared ahead assumed
             // otherwise, so the next batch is applied without it.
             if fencedAny { next?.preparation = nil }
+            // The applied batch's events and what was prepared of them are freed
+            // on another task: freed here, they held up the next batch. Between
+            // two alerts batches of 18,000 events (`iomt bench projection
+            // --projection alerts --workload ward`, 170-200 ms each) the loop
+            // spent 6.5-7 ms, now about 1 ms.
+            let retired = (consume batch, consume prepared)
+            Task.detached(priority: .background) { withExtendedLifetime(retired) {} }
             return next
         }
 
