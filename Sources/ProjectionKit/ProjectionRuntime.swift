@@ -375,9 +375,10 @@ public final class ProjectionRuntime: Service, Sendable {
             // on another task: freed here, they held up the next batch. Between
             // two alerts batches of 18,000 events (`iomt bench projection
             // --projection alerts --workload ward`, 170-200 ms each) the loop
-            // spent 6.5-7 ms, now about 1 ms.
+            // spent 6.5-7 ms, now about 1 ms. At the loop's own priority: a
+            // lower one could wait behind a long catch-up and hold batches.
             let retired = (consume batch, consume prepared)
-            Task.detached(priority: .background) { withExtendedLifetime(retired) {} }
+            Task { withExtendedLifetime(retired) {} }
             return next
         }
 
