@@ -5,10 +5,10 @@ import PostgresNIO
 /// JSON documents bound as one `text[]` parameter, each written straight into
 /// the binary array PostgreSQL receives (for `unnest`, see ``ArrayColumns``).
 ///
-/// Bound as `[String]`, each document was copied three times after it was
-/// written: into a string (its bytes checked as UTF-8 on the way), then into the
-/// array's encoding. Here one writer is reused for every document and its bytes
-/// are copied once. The writer's output is UTF-8: it writes Swift strings'
+/// Bound as `[String]`, each document was copied twice after it was written:
+/// into a string (its bytes checked as UTF-8 on the way), then into the array's
+/// encoding; and each got a writer of its own. Here one writer is reused for
+/// every document and its bytes are copied once. The writer's output is UTF-8: it writes Swift strings'
 /// UTF-8 and escapes control characters.
 public struct DocumentArray: PostgresEncodable, Sendable {
     /// `text[]`.
