@@ -237,7 +237,7 @@ public struct AlertsProjection: Projection {
         for key in keys {
             evaluation.subjects.updateIfPresent(key) { engine.evaluate(&$0, alerts: &evaluation.alerts, at: context.now, changes: &evaluation.changes) }
         }
-        try await save(evaluation, Written(touched: evaluation.subjects.touchedKeys), context: context)
+        try await save(evaluation, Written(touched: evaluation.subjects.touchedKeys), exactDue: true, context: context)
     }
 
     /// Records the evaluation's dead letters, remembers the subjects it touched in
@@ -247,7 +247,9 @@ public struct AlertsProjection: Projection {
     /// Remembered before they are written: if the transaction then fails,
     /// PostgreSQL never holds that version, so the next evaluation from those
     /// entries is discarded at its version check.
-    private func save(_ evaluation: Evaluation, _ written: Written, remembered: Bool = false, context: ProjectionContext) async throws {
+    /// The clock's evaluations (`exactDue`) store each subject's exact next due
+    /// time; batches keep an earlier stored one (see `AlertsStore`).
+    private func save(_ evaluation: Evaluation, _ written: Written, remembered: Bool = false, exactDue: Bool = false, context: ProjectionContext) async throws {
         for (event, reason) in evaluation.deadLetters { context.deadLetter(event, reason: reason) }
         if !remembered { remember(evaluation, written) }
         context.evaluationFinished()
@@ -256,7 +258,7 @@ public struct AlertsProjection: Projection {
             // own alerts, so each subject's next due time reads the whole dictionary.
             try await AlertsStore.write(
                 subjects: written.touched, in: evaluation.subjects, version: written.version, existing: written.existingAlerts != nil,
-                nextDue: { engine.nextDue($0, alerts: evaluation.alerts) }, to: send
+                exactDue: exactDue, nextDue: { engine.nextDue($0, alerts: evaluation.alerts) }, to: send
             )
             try await AlertsStore.write(changes: evaluation.changes, existing: written.existingAlerts, to: send)
         }

@@ -7,8 +7,9 @@ import ServiceSupport
 /// Reads and writes the `alerts` schema in bulk.
 ///
 /// - `alerts.subjects`: one row per patient or device, its state (a JSON
-///   document), the next time a rule falls due (`next_due_at`, indexed, for the
-///   clock) and the row version of the last write (see `VersionedRowCache`);
+///   document), a time no later than the next one a rule falls due
+///   (`next_due_at`, indexed, for the clock; see ``write(subjects:in:version:existing:exactDue:nextDue:to:)``)
+///   and the row version of the last write (see `VersionedRowCache`);
 /// - `alerts.alerts`: one row per alert, its latest snapshot and filter columns;
 /// - `alerts.changes`: every change (relayed to `iomt.alerts.v1`, and the history
 ///   the live stream resumes from);
@@ -219,7 +220,8 @@ enum AlertsStore {
         return result
     }
 
-    /// Subjects whose next rule falls due at or before `time`.
+    /// Subjects whose stored due time (no later than their next rule falls due)
+    /// is at or before `time`.
     static func dueSubjects(at time: EventTime, limit: Int, context: ProjectionContext) async throws -> [String] {
         var keys: [String] = []
         for try await key in try await context.query("""
@@ -242,9 +244,21 @@ enum AlertsStore {
     /// When every row is known to exist (`existing`), the rows are updated: an
     /// `UPDATE` joined to the arrays took about two thirds of the time of the
     /// same rows through `INSERT … ON CONFLICT DO UPDATE`.
+    ///
+    /// The stored due time is a lower bound unless `exactDue` (the clock's
+    /// evaluations write it exactly). A batch keeps an earlier stored time: a
+    /// device's next due time (its offline limit) moves with every event, and a
+    /// changed `next_due_at`, an indexed column, kept PostgreSQL from updating
+    /// the row in place (HOT), so every update also added an entry to both of
+    /// the table's indexes. Keeping the earlier time, about 96 % of such updates
+    /// are in place and take about 40 % less of PostgreSQL's time (1,000 rows of
+    /// 900 bytes in psql: 8.6–9.3 ms against 13.0–15.8). The cost is a clock
+    /// evaluation when the earlier time passes, which finds nothing due (changes
+    /// are stamped with the time they fell due, so an evaluation before that
+    /// changes nothing) and writes the exact time.
     static func write(
-        subjects keys: [String], in table: SubjectTable, version: Int64, existing: Bool, nextDue: (AlertSubject) -> EventTime?,
-        to send: (PostgresQuery) async throws -> Void
+        subjects keys: [String], in table: SubjectTable, version: Int64, existing: Bool, exactDue: Bool = false,
+        nextDue: (AlertSubject) -> EventTime?, to send: (PostgresQuery) async throws -> Void
     ) async throws {
         for start in stride(from: 0, to: keys.count, by: subjectsPerStatement) {
             var chunkKeys: [String] = []
@@ -260,7 +274,7 @@ enum AlertsStore {
             if existing {
                 try await send("""
                     UPDATE alerts.subjects AS t SET
-                        state = r.s, next_due_at = \(unescaped: ArrayColumns.timestamp("r.d")),
+                        state = r.s, next_due_at = \(unescaped: dueColumn(stored: "t.next_due_at", new: ArrayColumns.timestamp("r.d"), exact: exactDue)),
                         version = \(version), updated_at = now()
                     FROM unnest(\(chunkKeys)::text[], \(states)::text[], \(dues)::int8[]) AS r(k, s, d)
                     WHERE t.subject_key = r.k
@@ -272,9 +286,20 @@ enum AlertsStore {
                 SELECT k, s, \(unescaped: ArrayColumns.timestamp("d")), \(version), now()
                 FROM unnest(\(chunkKeys)::text[], \(states)::text[], \(dues)::int8[]) AS r(k, s, d)
                 ON CONFLICT (subject_key) DO UPDATE SET
-                    state = EXCLUDED.state, next_due_at = EXCLUDED.next_due_at, version = EXCLUDED.version, updated_at = now()
+                    state = EXCLUDED.state,
+                    next_due_at = \(unescaped: dueColumn(stored: "alerts.subjects.next_due_at", new: "EXCLUDED.next_due_at", exact: exactDue)),
+                    version = EXCLUDED.version, updated_at = now()
                 """)
         }
+    }
+
+    /// SQL for a subject's new `next_due_at`: `new` when `exact`, or when it is
+    /// earlier than the `stored` time or nothing is stored; the stored time
+    /// otherwise (see ``write(subjects:in:version:existing:exactDue:nextDue:to:)``).
+    /// A NULL `new` (nothing due) keeps a stored time too: a clock evaluation
+    /// then writes the NULL.
+    static func dueColumn(stored: String, new: String, exact: Bool) -> String {
+        exact ? new : "CASE WHEN \(stored) IS NULL OR \(stored) > \(new) THEN \(new) ELSE \(stored) END"
     }
 
     /// Sends the statements writing the latest state of changed alerts, appending

@@ -188,4 +188,57 @@ struct PreparedEvaluationTests {
         #expect(alerts.values.map(\.status) == ["open"])
         await database.drop()
     }
+
+    @Test("a batch keeps an earlier stored due time; the clock's evaluation finds nothing due then, changes nothing and stores the exact time")
+    func storedDueTimeIsALowerBound() async throws {
+        let database = try await TestDatabase.create()
+        let projection = AlertsProjection()
+        let start = EventTime(microseconds: 1_764_000_000_000_000)
+        @Sendable func heartbeat(_ id: String, at time: EventTime) -> ProjectedEvent {
+            ProjectedEvent(standalone: Event(id: id, source: "urn:test", time: time, payload: .deviceHeartbeat(DeviceHeartbeat(deviceId: "dev-1", batteryPercent: 80))))
+        }
+        // The offline rule falls due three 60 s heartbeat intervals after the last event.
+        @Sendable func offlineDue(after lastSeen: EventTime) -> Int64 { lastSeen.adding(.seconds(180)).microseconds + 1 }
+        try await PostgresClient.withClient(database.settings, logger: quietLogger()) { client in
+            try await projection.migrate(client: client, logger: quietLogger())
+            func stored() async throws -> (due: Int64?, version: Int64) {
+                var result: (Int64?, Int64) = (nil, 0)
+                for try await row in try await client.query("""
+                    SELECT (extract(epoch FROM next_due_at) * 1000000)::int8, version FROM alerts.subjects WHERE subject_key = 'device:dev-1'
+                    """).decode((Int64?, Int64).self) {
+                    result = row
+                }
+                return result
+            }
+            func changes() async throws -> Int64 {
+                var count: Int64 = -1
+                for try await value in try await client.query("SELECT count(*)::int8 FROM alerts.changes").decode(Int64.self) { count = value }
+                return count
+            }
+            func tick(at now: EventTime) async throws {
+                try await client.withTransaction(logger: quietLogger()) { connection in
+                    try await projection.tick(in: ProjectionContext(connection: connection, logger: quietLogger(), now: now, caughtUp: true))
+                }
+            }
+            try await projection.applyStandalone([heartbeat("hb-1", at: start)], client: client, logger: quietLogger(), now: start)
+            #expect(try await stored().due == offlineDue(after: start))
+            // A later heartbeat moves the rule's due time on; the earlier one stays.
+            let second = start.adding(.seconds(60))
+            try await projection.applyStandalone([heartbeat("hb-2", at: second)], client: client, logger: quietLogger(), now: second)
+            #expect(try await stored().due == offlineDue(after: start), "the earlier stored time is kept")
+            // Past the stored time but before the device is offline: the clock
+            // evaluates it, nothing changes, and the exact time is stored.
+            let now = start.adding(.seconds(200))
+            try await tick(at: now)
+            #expect(try await changes() == 0)
+            let exact = try await stored()
+            #expect(exact.due == offlineDue(after: second), "the clock stores the exact due time")
+            try await tick(at: now)
+            #expect(try await stored().version == exact.version, "nothing is due any more, so nothing is written")
+            // Past the exact time: the device is offline.
+            try await tick(at: start.adding(.seconds(241)))
+            #expect(try await changes() == 1)
+        }
+        await database.drop()
+    }
 }
