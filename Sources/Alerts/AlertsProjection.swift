@@ -57,7 +57,7 @@ public struct AlertsProjection: Projection {
     public var migrations: [Migration] { AlertsStore.migrations }
     /// Once a second.
     public var tickInterval: Duration? { .seconds(1) }
-    /// 18,000 events. Each batch locks and writes every subject it touched (with
+    /// 17,000 events. Each batch locks and writes every subject it touched (with
     /// 7,000 subjects, a 10,000-event batch touches about 5,000, a 20,000-event
     /// one nearly all), so larger batches write each subject for more events.
     /// Memory bounds it: a batch prepared ahead counts against the mailbox's
@@ -71,7 +71,11 @@ public struct AlertsProjection: Projection {
     /// 18,000 since: on a busier day 20,000 peaked above 150 MB in 6 of about 28 runs
     /// (135–157 MB), and in 3 alternating runs 18,000 gave 33,600–38,000
     /// events/s at 139–144 MB against 26,900–42,300 at 139–152 MB.
-    public var defaultBatchMaxEvents: Int { 18_000 }
+    /// 17,000 since subject updates became in-place and batches are freed on
+    /// another task: 18,000 then peaked at 138–151 MB (one run above 150 in 11),
+    /// and in 4 alternating runs 17,000 gave 44,500–68,300 events/s at 136–143
+    /// MB against 46,800–55,900 at 141–149 MB.
+    public var defaultBatchMaxEvents: Int { 17_000 }
 
     /// The outbox relay, unless `ALERTS_RELAY=off` (a second worker set on the same
     /// topics, e.g. a comparison run, must not publish).

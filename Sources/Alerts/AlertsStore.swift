@@ -255,7 +255,9 @@ enum AlertsStore {
     /// 900 bytes in psql: 8.6–9.3 ms against 13.0–15.8). The cost is a clock
     /// evaluation when the earlier time passes, which finds nothing due (changes
     /// are stamped with the time they fell due, so an evaluation before that
-    /// changes nothing) and writes the exact time.
+    /// changes nothing) and writes the exact time. In `iomt bench projection
+    /// --projection alerts --workload ward`: 80–92 k events/s against 63–74 k in
+    /// 3 alternating runs, on the default workload 55–61 k against 52–56 k.
     static func write(
         subjects keys: [String], in table: SubjectTable, version: Int64, existing: Bool, exactDue: Bool = false,
         nextDue: (AlertSubject) -> EventTime?, to send: (PostgresQuery) async throws -> Void
