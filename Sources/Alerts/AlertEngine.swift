@@ -137,54 +137,7 @@ public struct AlertEngine: Sendable {
             if let id = track.alertId, let position = alerts.index(forKey: id), alerts.values[position].isActive {
                 // Changed in place in the dictionary: taken out and written back, the
                 // alert was copied (a reference count per field) on every event.
-                Self.modify(&alerts.values[position]) { alert in
-                    func record(_ at: EventTime) {
-                        alert.snapshot.version += 1
-                        alert.snapshot.updatedAt = max(alert.snapshot.updatedAt, at)
-                        alert.snapshot.facilityId = subject.facilityId ?? alert.snapshot.facilityId
-                        changes.append(alert)
-                    }
-                    switch condition.state {
-                    case .holds:
-                        if track.clearSince != nil {
-                            track.clearSince = nil
-                            alert.snapshot.occurrences += 1
-                            record(now)
-                        }
-                        if rule == .deviceAlarm, let alarmAt = subject.lastAlarm?.at, alarmAt > (track.lastOccurrence ?? alarmAt) {
-                            track.lastOccurrence = alarmAt
-                            alert.snapshot.occurrences += 1
-                            alert.snapshot.priority = max(alert.snapshot.priority, subject.lastAlarm?.value.priority ?? alert.snapshot.priority)
-                            alert.snapshot.message = condition.message
-                            record(alarmAt)
-                        } else if rule != .deviceAlarm, condition.priority != alert.snapshot.priority || condition.message != alert.snapshot.message {
-                            alert.snapshot.priority = condition.priority
-                            alert.snapshot.message = condition.message
-                            record(now)
-                        }
-                    case .cleared:
-                        if track.clearSince == nil { track.clearSince = min(condition.since ?? now, now) }
-                    case .unchanged:
-                        break
-                    }
-                    // Escalations fall due before a pending resolution does.
-                    let resolution = track.clearSince.map { $0.adding(timing.hysteresis) }
-                    let horizon = min(now, resolution ?? now)
-                    if alert.snapshot.status == .open, let timeout = rules.escalation(for: alert.snapshot.priority), timeout > .zero {
-                        while alert.snapshot.escalationLevel < rules.maxEscalationLevel {
-                            let due = alert.snapshot.openedAt.adding(timeout * (alert.snapshot.escalationLevel + 1))
-                            guard due <= horizon else { break }
-                            alert.snapshot.escalationLevel += 1
-                            record(due)
-                        }
-                    }
-                    if let resolution, resolution <= now {
-                        alert.snapshot.status = .resolved
-                        alert.snapshot.resolvedAt = resolution
-                        record(resolution)
-                        track = RuleTrack(opened: track.opened)
-                    }
-                }
+                advance(&alerts.values[position], track: &track, rule: rule, timing: timing, condition: condition, subject: subject, at: now, changes: &changes)
             } else {
                 track.alertId = nil
                 track.clearSince = nil
@@ -227,9 +180,60 @@ public struct AlertEngine: Sendable {
         }
     }
 
-    /// Runs `body` on `value` in place.
-    private static func modify<Value>(_ value: inout Value, _ body: (inout Value) -> Void) {
-        body(&value)
+    /// Moves an active alert on at `now` by its rule's `condition`: occurrences,
+    /// priority and message, escalations, and its resolution once the condition
+    /// has stayed clear for the hysteresis period. Each change gets a version and
+    /// is appended to `changes`.
+    private func advance(
+        _ alert: inout AlertRecord, track: inout RuleTrack, rule: AlertRule, timing: AlertRules.Timing, condition: Condition,
+        subject: AlertSubject, at now: EventTime, changes: inout [AlertRecord]
+    ) {
+        func record(_ at: EventTime) {
+            alert.snapshot.version += 1
+            alert.snapshot.updatedAt = max(alert.snapshot.updatedAt, at)
+            alert.snapshot.facilityId = subject.facilityId ?? alert.snapshot.facilityId
+            changes.append(alert)
+        }
+        switch condition.state {
+        case .holds:
+            if track.clearSince != nil {
+                track.clearSince = nil
+                alert.snapshot.occurrences += 1
+                record(now)
+            }
+            if rule == .deviceAlarm, let alarmAt = subject.lastAlarm?.at, alarmAt > (track.lastOccurrence ?? alarmAt) {
+                track.lastOccurrence = alarmAt
+                alert.snapshot.occurrences += 1
+                alert.snapshot.priority = max(alert.snapshot.priority, subject.lastAlarm?.value.priority ?? alert.snapshot.priority)
+                alert.snapshot.message = condition.message
+                record(alarmAt)
+            } else if rule != .deviceAlarm, condition.priority != alert.snapshot.priority || condition.message != alert.snapshot.message {
+                alert.snapshot.priority = condition.priority
+                alert.snapshot.message = condition.message
+                record(now)
+            }
+        case .cleared:
+            if track.clearSince == nil { track.clearSince = min(condition.since ?? now, now) }
+        case .unchanged:
+            break
+        }
+        // Escalations fall due before a pending resolution does.
+        let resolution = track.clearSince.map { $0.adding(timing.hysteresis) }
+        let horizon = min(now, resolution ?? now)
+        if alert.snapshot.status == .open, let timeout = rules.escalation(for: alert.snapshot.priority), timeout > .zero {
+            while alert.snapshot.escalationLevel < rules.maxEscalationLevel {
+                let due = alert.snapshot.openedAt.adding(timeout * (alert.snapshot.escalationLevel + 1))
+                guard due <= horizon else { break }
+                alert.snapshot.escalationLevel += 1
+                record(due)
+            }
+        }
+        if let resolution, resolution <= now {
+            alert.snapshot.status = .resolved
+            alert.snapshot.resolvedAt = resolution
+            record(resolution)
+            track = RuleTrack(opened: track.opened)
+        }
     }
 
     /// Acknowledges an active alert: its status, who and when.
