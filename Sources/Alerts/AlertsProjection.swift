@@ -151,9 +151,8 @@ public struct AlertsProjection: Projection {
             evaluated = prepare(events, scope: read)
         }
         if let prepared = evaluated {
-            let keys = prepared.keys
-            try await AlertsStore.lock(keys, context: context)
-            if try await AlertsStore.hold(prepared.versions, context: context) {
+            try await AlertsStore.lock(prepared.keys, context: context)
+            if try await AlertsStore.hold(prepared.keys, at: prepared.versions, context: context) {
                 optimism.record(hit: true)
                 return try await save(prepared.evaluation, prepared.written, remembered: true, context: context)
             }
@@ -169,11 +168,25 @@ public struct AlertsProjection: Projection {
     /// A batch prepared from the cache: the row versions its subjects were
     /// evaluated from, the evaluation, and how it is written.
     struct PreparedBatch: Sendable {
-        var versions: [String: Int64]
-        /// The subjects' keys (`lock` orders the locks itself).
-        var keys: [String] { Array(versions.keys) }
+        /// The subjects' keys (`lock` orders the locks itself) and, at the same
+        /// positions, their row versions: arrays built here, ahead, rather than
+        /// from a dictionary once for the locks and again for the version check,
+        /// on the path every batch waits on.
+        var keys: [String] = []
+        var versions: [Int64] = []
         var evaluation: Evaluation
         var written: Written
+
+        init(versions: [String: Int64], evaluation: Evaluation, written: Written) {
+            keys.reserveCapacity(versions.count)
+            self.versions.reserveCapacity(versions.count)
+            for (key, version) in versions {
+                keys.append(key)
+                self.versions.append(version)
+            }
+            self.evaluation = evaluation
+            self.written = written
+        }
     }
 
     /// How an evaluation is written: the subjects it touched (sorted), the row
