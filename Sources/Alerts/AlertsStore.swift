@@ -156,35 +156,21 @@ enum AlertsStore {
         return false
     }
 
-    /// The row version of each subject of `keys` that exists.
-    static func versions(_ keys: [String], context: ProjectionContext) async throws -> [String: Int64] {
-        guard !keys.isEmpty else { return [:] }
-        var result: [String: Int64] = [:]
-        result.reserveCapacity(keys.count)
-        for try await (key, version) in try await context.query(
-            "SELECT subject_key, version FROM alerts.subjects WHERE subject_key = ANY(\(keys))"
-        ).decode((String, Int64).self) {
-            result[key] = version
-        }
-        return result
-    }
+    /// The table ``VersionedRowCache/load(_:from:context:parse:found:)`` reads
+    /// subjects from.
+    static let subjectRows = VersionedRowTable("alerts.subjects", keyColumn: "subject_key")
 
     /// The subjects of `keys` that exist: from `cache` where the stored row is the
     /// version this worker wrote, parsed from their documents otherwise.
     static func loadSubjects(_ keys: [String], cache: VersionedRowCache<KnownSubject>, context: ProjectionContext) async throws -> [AlertSubject] {
-        guard !keys.isEmpty else { return [] }
         var result: [AlertSubject] = []
         result.reserveCapacity(keys.count)
-        var stale: [String] = []
-        for (key, version) in try await versions(keys, context: context) {
-            if let cached = cache.value(key, version: version) { result.append(cached.subject) } else { stale.append(key) }
-        }
-        guard !stale.isEmpty else { return result }
-        let document = JSONDocument()
-        for try await (key, state) in try await context.query(
-            "SELECT subject_key, state::text FROM alerts.subjects WHERE subject_key = ANY(\(stale))"
-        ).decode((String, String).self) {
-            try document.parse(Array(state.utf8)) { root in result.append(AlertSubject(key: key, json: root)) }
+        // Parsed subjects come without their alerts: those are loaded on their own
+        // (`loadActiveAlerts`), for cached subjects too.
+        try await cache.load(keys, from: subjectRows, context: context) { key, root in
+            KnownSubject(subject: AlertSubject(key: key, json: root), alerts: [])
+        } found: { _, known in
+            result.append(known.subject)
         }
         return result
     }

@@ -13,6 +13,13 @@ import ServiceSupport
 /// need no cross-worker locking: each batch loads its devices' rows, folds, and
 /// writes each changed device once.
 public struct AssetInventoryProjection: Projection {
+    /// Devices this worker wrote, by the row version written, so a batch parses
+    /// only the documents another worker changed since (after a rebalance).
+    private let cache = VersionedRowCache<DeviceRecord>()
+
+    /// The table the devices are loaded from.
+    static let deviceRows = VersionedRowTable("asset_inventory.devices", keyColumn: "device_id")
+
     /// Creates the projection.
     public init() {}
 
@@ -66,6 +73,13 @@ public struct AssetInventoryProjection: Projection {
             Migration(version: 2, name: "device documents as text", statements: [
                 "ALTER TABLE asset_inventory.devices ALTER COLUMN state TYPE text",
             ]),
+            // A random version per write lets the worker reuse the devices it
+            // wrote itself instead of parsing their documents again
+            // (`VersionedRowCache`). Rows written before have version 0, which
+            // no cache entry holds, so they are parsed once.
+            Migration(version: 3, name: "device row versions", statements: [
+                "ALTER TABLE asset_inventory.devices ADD COLUMN version bigint NOT NULL DEFAULT 0",
+            ]),
         ]
     }
 
@@ -81,25 +95,31 @@ public struct AssetInventoryProjection: Projection {
             if let id = projected.event.payload.deviceId, seen.insert(id).inserted { ids.append(id) }
         }
         var devices: [String: DeviceRecord] = [:]
-        let document = JSONDocument()
-        let rows = try await context.query("SELECT device_id, state::text FROM asset_inventory.devices WHERE device_id = ANY(\(ids))")
-        for try await (id, state) in rows.decode((String, String).self) {
-            try document.parse(Array(state.utf8)) { root in devices[id] = DeviceRecord(deviceId: id, json: root) }
+        devices.reserveCapacity(ids.count)
+        try await cache.load(ids, from: Self.deviceRows, context: context) { id, root in
+            DeviceRecord(deviceId: id, json: root)
+        } found: { id, record in
+            devices[id] = record
         }
         for projected in batch {
             guard let id = projected.event.payload.deviceId else { continue }
             devices[id, default: DeviceRecord(deviceId: id)].apply(projected.event)
         }
         var columns = DeviceColumns()
+        var written: [(key: String, value: DeviceRecord)] = []
+        written.reserveCapacity(ids.count)
         for id in ids {
-            if let record = devices[id] { columns.append(record) }
+            guard let record = devices[id] else { continue }
+            columns.append(record)
+            written.append((key: id, value: record))
         }
+        let version = VersionedRowCache<DeviceRecord>.newVersion()
         try await context.query("""
             INSERT INTO asset_inventory.devices (device_id, facility_id, unit, kind, status, grade, battery_percent, assigned_patient_id,
-                heartbeat_interval_seconds, last_seen_at, registered_at, events_applied, state, updated_at)
+                heartbeat_interval_seconds, last_seen_at, registered_at, events_applied, state, version, updated_at)
             SELECT id, nullif(facility, ''), nullif(unit, ''), nullif(kind, ''), nullif(status, ''), nullif(grade, ''), nullif(battery, 'NaN'),
                 nullif(patient, ''), heartbeat, \(unescaped: ArrayColumns.timestamp("seen")), \(unescaped: ArrayColumns.timestamp("registered")),
-                applied, state, now()
+                applied, state, \(version), now()
             FROM unnest(\(columns.ids)::text[], \(columns.facilities)::text[], \(columns.units)::text[], \(columns.kinds)::text[], \(columns.statuses)::text[], \(columns.grades)::text[],
                         \(columns.batteries)::float8[], \(columns.patients)::text[], \(columns.heartbeats)::int4[], \(columns.lastSeen)::int8[], \(columns.registered)::int8[],
                         \(columns.applied)::int8[], \(columns.states)::text[])
@@ -108,8 +128,10 @@ public struct AssetInventoryProjection: Projection {
                 facility_id = EXCLUDED.facility_id, unit = EXCLUDED.unit, kind = EXCLUDED.kind, status = EXCLUDED.status, grade = EXCLUDED.grade,
                 battery_percent = EXCLUDED.battery_percent, assigned_patient_id = EXCLUDED.assigned_patient_id,
                 heartbeat_interval_seconds = EXCLUDED.heartbeat_interval_seconds, last_seen_at = EXCLUDED.last_seen_at,
-                registered_at = EXCLUDED.registered_at, events_applied = EXCLUDED.events_applied, state = EXCLUDED.state, updated_at = now()
+                registered_at = EXCLUDED.registered_at, events_applied = EXCLUDED.events_applied, state = EXCLUDED.state,
+                version = EXCLUDED.version, updated_at = now()
             """)
+        cache.store(written, version: version)
     }
 }
 

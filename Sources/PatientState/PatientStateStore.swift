@@ -69,6 +69,10 @@ enum PatientStateStore {
         return result
     }
 
+    /// The table ``VersionedRowCache/load(_:from:context:parse:found:)`` reads
+    /// patients from.
+    static let patientRows = VersionedRowTable("patient_state.patients", keyColumn: "patient_id")
+
     /// Locks `patients` for the transaction and loads their rows. Two workers can
     /// touch one patient (its care events and its devices' events live in
     /// different partitions), so each takes a transaction-scoped advisory lock per
@@ -84,22 +88,11 @@ enum PatientStateStore {
             ) AS keys
             """, binds: binds(ids)))
         var result: [String: PatientRecord] = [:]
-        var stale: [String] = []
-        let versions = try await context.query(PostgresQuery(unsafeSQL: """
-            SELECT patient_id, version FROM patient_state.patients WHERE patient_id = ANY($1)
-            """, binds: binds(ids)))
-        for try await (id, version) in versions.decode((String, Int64).self) {
-            if let cached = cache.value(id, version: version) { result[id] = cached } else { stale.append(id) }
-        }
-        guard !stale.isEmpty else { return result }
-        let rows = try await context.query(PostgresQuery(unsafeSQL: """
-            SELECT patient_id, state::text FROM patient_state.patients WHERE patient_id = ANY($1)
-            """, binds: binds(stale)))
-        let document = JSONDocument()
-        for try await (id, state) in rows.decode((String, String).self) {
-            try document.parse(Array(state.utf8)) { root in
-                result[id] = PatientRecord(patientId: id, json: root)
-            }
+        result.reserveCapacity(ids.count)
+        try await cache.load(ids, from: patientRows, context: context) { id, root in
+            PatientRecord(patientId: id, json: root)
+        } found: { id, record in
+            result[id] = record
         }
         return result
     }
