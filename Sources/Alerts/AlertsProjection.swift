@@ -17,7 +17,8 @@ import ServiceSupport
 /// schema (reusing the pure folds of the patient-state and asset-inventory
 /// plugins, never their tables), so it rebuilds on its own. Every change is written
 /// to `alerts.changes` in the same transaction, announced with `NOTIFY iomt_alerts`
-/// (one per transaction, naming the range of sequence numbers it appended),
+/// (one per statement appending changes, naming the range of sequence numbers
+/// it appended),
 /// and relayed to `iomt.alerts.v1` by ``OutboxRelay``.
 ///
 /// Time-driven rules (offline devices, escalation, the end of persistence and

@@ -20,8 +20,8 @@ import ServiceSupport
 /// written by this module's JSON writer and read as text by every reader, and a
 /// `json` column only made PostgreSQL validate thousands of documents per batch.
 /// Rows are written as binary arrays (`unnest`): subjects 1,000 per statement,
-/// alerts and changes one statement each, each statement's rows built while
-/// PostgreSQL executes the one before.
+/// alerts and changes 2,000, each statement's rows built while PostgreSQL
+/// executes the one before.
 enum AlertsStore {
     /// The notification channel changes are announced on (see
     /// ``write(changes:existing:to:)``).
@@ -284,76 +284,97 @@ enum AlertsStore {
         exact ? new : "CASE WHEN \(stored) IS NULL OR \(stored) > \(new) THEN \(new) ELSE \(stored) END"
     }
 
-    /// Sends the statements writing the latest state of changed alerts, appending
-    /// every change to `alerts.changes` and announcing them on ``channel``
-    /// (delivered at commit) with one notification, `{"from":seq,"to":seq}`: the
-    /// range of sequence numbers appended (a range can also hold changes of other
-    /// transactions, committed or not; readers take what they find in it). Each
-    /// snapshot is serialized once; rows go as binary arrays.
+    /// Sends the statements writing the latest state of changed alerts and
+    /// appending every change to `alerts.changes`, at most
+    /// ``changesPerStatement`` rows per statement: alert rows first, in id order,
+    /// then the changes in order. Each statement's rows are built only when the
+    /// previous statement has been handed over, as for the subjects, so only two
+    /// statements' rows are in memory at once (one statement per table held every
+    /// snapshot of the batch twice, as strings and as bound arrays, about 0.4 per
+    /// event on the bench's default workload). Snapshots are written straight
+    /// into the bound arrays (`DocumentArray`); an alert's latest one is written
+    /// again for its `alerts.alerts` row.
+    ///
+    /// Each statement appending changes announces them on ``channel`` (delivered
+    /// at commit) with one notification, `{"from":seq,"to":seq}`: the range of
+    /// sequence numbers it appended (a range can also hold changes of other
+    /// transactions, committed or not; readers take what they find in it).
     ///
     /// `existing`, when known, names the alerts that have a row: those are
     /// updated, the others inserted, rather than every row going through
     /// `INSERT … ON CONFLICT DO UPDATE`.
     static func write(changes: [AlertRecord], existing: Set<String>?, to send: (PostgresQuery) async throws -> Void) async throws {
         guard !changes.isEmpty else { return }
-        var history = ChangeColumns()
         // The latest change of each alert, by its position in `changes`.
         var latest: [String: Int] = [:]
         latest.reserveCapacity(changes.count)
-        for (position, change) in changes.enumerated() {
-            history.append(change.snapshot, json: String(decoding: change.snapshot.json, as: UTF8.self))
-            latest[change.id] = position
-        }
-        var current = AlertColumns()
-        var updated = AlertColumns()
-        for (id, position) in latest.sorted(by: { $0.key < $1.key }) {
-            if existing?.contains(id) == true {
-                updated.append(changes[position], json: history.snapshots[position])
-            } else {
-                current.append(changes[position], json: history.snapshots[position])
+        for (position, change) in changes.enumerated() { latest[change.id] = position }
+        let rows = latest.sorted { $0.key < $1.key }
+        for start in stride(from: 0, to: rows.count, by: changesPerStatement) {
+            var current = AlertColumns()
+            var updated = AlertColumns()
+            for (id, position) in rows[start..<min(start + changesPerStatement, rows.count)] {
+                if existing?.contains(id) == true { updated.append(changes[position]) } else { current.append(changes[position]) }
             }
+            if !updated.shared.ids.isEmpty { try await send(try update(updated)) }
+            if !current.shared.ids.isEmpty { try await send(try insert(current)) }
         }
-        if !updated.shared.ids.isEmpty {
-            let shared = updated.shared
-            try await send("""
-                UPDATE alerts.alerts AS t SET priority = r.priority, status = r.status, facility_id = nullif(r.facility, ''),
-                    patient_id = nullif(r.patient, ''), updated_at = timestamptz 'epoch' + r.updated * interval '1 microsecond',
-                    version = r.version, snapshot = r.snapshot
-                FROM unnest(\(shared.ids)::text[], \(updated.priorities)::text[], \(updated.statuses)::text[], \(shared.patients)::text[],
-                            \(shared.facilities)::text[], \(shared.updated)::int8[], \(shared.versions)::int4[], \(shared.snapshots)::text[])
-                     AS r(id, priority, status, patient, facility, updated, version, snapshot)
-                WHERE t.alert_id = r.id
-                """)
+        for start in stride(from: 0, to: changes.count, by: changesPerStatement) {
+            var history = ChangeColumns()
+            for change in changes[start..<min(start + changesPerStatement, changes.count)] { history.append(change.snapshot) }
+            try await send(try append(history))
         }
-        if !current.shared.ids.isEmpty {
-            let shared = current.shared
-            try await send("""
-                INSERT INTO alerts.alerts (alert_id, subject_key, rule, priority, status, patient_id, device_id, facility_id, opened_at, updated_at, version, snapshot)
-                SELECT id, subject, rule, priority, status, nullif(patient, ''), nullif(device, ''), nullif(facility, ''),
-                       timestamptz 'epoch' + opened * interval '1 microsecond', timestamptz 'epoch' + updated * interval '1 microsecond', version, snapshot
-                FROM unnest(\(shared.ids)::text[], \(current.subjectKeys)::text[], \(current.rules)::text[], \(current.priorities)::text[],
-                            \(current.statuses)::text[], \(shared.patients)::text[], \(current.deviceIDs)::text[], \(shared.facilities)::text[],
-                            \(current.opened)::int8[], \(shared.updated)::int8[], \(shared.versions)::int4[], \(shared.snapshots)::text[])
-                     AS r(id, subject, rule, priority, status, patient, device, facility, opened, updated, version, snapshot)
-                ON CONFLICT (alert_id) DO UPDATE SET priority = EXCLUDED.priority, status = EXCLUDED.status, facility_id = EXCLUDED.facility_id,
-                    patient_id = EXCLUDED.patient_id, updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, snapshot = EXCLUDED.snapshot
-                """)
-        }
-        // One notification for the whole statement, naming the range of sequence
-        // numbers it appended. A notification per change, with its snapshot, cost
-        // PostgreSQL 10–23 ms per 6,450 changes in the statement and 8–54 ms more
-        // at commit (measured in psql).
-        try await send("""
-            WITH appended AS (
-                INSERT INTO alerts.changes (alert_id, version, facility_id, patient_id, updated_at, snapshot)
-                SELECT id, version, nullif(facility, ''), nullif(patient, ''), timestamptz 'epoch' + updated * interval '1 microsecond', snapshot
-                FROM unnest(\(history.ids)::text[], \(history.versions)::int4[], \(history.facilities)::text[], \(history.patients)::text[],
-                            \(history.updated)::int8[], \(history.snapshots)::text[]) WITH ORDINALITY AS r(id, version, facility, patient, updated, snapshot, n)
-                ORDER BY n
-                RETURNING seq
-            )
-            SELECT pg_notify(\(channel), '{"from":' || min(seq) || ',"to":' || max(seq) || '}') FROM appended
-            """)
+    }
+
+    /// Change rows per statement (``write(changes:existing:to:)``).
+    static let changesPerStatement = 2_000
+
+    /// Updates existing alert rows.
+    private static func update(_ columns: AlertColumns) throws -> PostgresQuery {
+        let shared = columns.shared
+        return try """
+            UPDATE alerts.alerts AS t SET priority = r.priority, status = r.status, facility_id = nullif(r.facility, ''),
+                patient_id = nullif(r.patient, ''), updated_at = timestamptz 'epoch' + r.updated * interval '1 microsecond',
+                version = r.version, snapshot = r.snapshot
+            FROM unnest(\(shared.ids)::text[], \(columns.priorities)::text[], \(columns.statuses)::text[], \(shared.patients)::text[],
+                        \(shared.facilities)::text[], \(shared.updated)::int8[], \(shared.versions)::int4[], \(shared.snapshots)::text[])
+                 AS r(id, priority, status, patient, facility, updated, version, snapshot)
+            WHERE t.alert_id = r.id
+            """
+    }
+
+    /// Inserts alert rows (or updates them, for rows not known to exist).
+    private static func insert(_ columns: AlertColumns) throws -> PostgresQuery {
+        let shared = columns.shared
+        return try """
+            INSERT INTO alerts.alerts (alert_id, subject_key, rule, priority, status, patient_id, device_id, facility_id, opened_at, updated_at, version, snapshot)
+            SELECT id, subject, rule, priority, status, nullif(patient, ''), nullif(device, ''), nullif(facility, ''),
+                   timestamptz 'epoch' + opened * interval '1 microsecond', timestamptz 'epoch' + updated * interval '1 microsecond', version, snapshot
+            FROM unnest(\(shared.ids)::text[], \(columns.subjectKeys)::text[], \(columns.rules)::text[], \(columns.priorities)::text[],
+                        \(columns.statuses)::text[], \(shared.patients)::text[], \(columns.deviceIDs)::text[], \(shared.facilities)::text[],
+                        \(columns.opened)::int8[], \(shared.updated)::int8[], \(shared.versions)::int4[], \(shared.snapshots)::text[])
+                 AS r(id, subject, rule, priority, status, patient, device, facility, opened, updated, version, snapshot)
+            ON CONFLICT (alert_id) DO UPDATE SET priority = EXCLUDED.priority, status = EXCLUDED.status, facility_id = EXCLUDED.facility_id,
+                patient_id = EXCLUDED.patient_id, updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, snapshot = EXCLUDED.snapshot
+            """
+    }
+
+    /// Appends changes in order and announces the range of sequence numbers they
+    /// got. A notification per change, with its snapshot, cost PostgreSQL 10–23
+    /// ms per 6,450 changes in the statement and 8–54 ms more at commit
+    /// (measured in psql).
+    private static func append(_ history: ChangeColumns) throws -> PostgresQuery {
+        try """
+        WITH appended AS (
+            INSERT INTO alerts.changes (alert_id, version, facility_id, patient_id, updated_at, snapshot)
+            SELECT id, version, nullif(facility, ''), nullif(patient, ''), timestamptz 'epoch' + updated * interval '1 microsecond', snapshot
+            FROM unnest(\(history.ids)::text[], \(history.versions)::int4[], \(history.facilities)::text[], \(history.patients)::text[],
+                        \(history.updated)::int8[], \(history.snapshots)::text[]) WITH ORDINALITY AS r(id, version, facility, patient, updated, snapshot, n)
+            ORDER BY n
+            RETURNING seq
+        )
+        SELECT pg_notify(\(channel), '{"from":' || min(seq) || ',"to":' || max(seq) || '}') FROM appended
+        """
     }
 }
 
@@ -366,15 +387,15 @@ private struct ChangeColumns {
     var patients: [String] = []
     /// `updatedAt` in microseconds since the epoch.
     var updated: [Int64] = []
-    var snapshots: [String] = []
+    var snapshots = DocumentArray()
 
-    mutating func append(_ snapshot: AlertChanged, json: String) {
+    mutating func append(_ snapshot: AlertChanged) {
         ids.append(snapshot.alertId)
         versions.append(Int32(snapshot.version))
         facilities.append(snapshot.facilityId ?? "")
         patients.append(snapshot.patientId ?? "")
         updated.append(snapshot.updatedAt.microseconds)
-        snapshots.append(json)
+        snapshots.append { snapshot.encode(into: &$0) }
     }
 }
 
@@ -390,8 +411,8 @@ private struct AlertColumns {
     var deviceIDs: [String] = []
     var opened: [Int64] = []
 
-    mutating func append(_ record: AlertRecord, json: String) {
-        shared.append(record.snapshot, json: json)
+    mutating func append(_ record: AlertRecord) {
+        shared.append(record.snapshot)
         subjectKeys.append(record.subjectKey)
         rules.append(record.snapshot.rule)
         priorities.append(record.snapshot.priority.rawValue)
