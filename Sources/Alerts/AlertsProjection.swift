@@ -58,25 +58,21 @@ public struct AlertsProjection: Projection {
     public var migrations: [Migration] { AlertsStore.migrations }
     /// Once a second.
     public var tickInterval: Duration? { .seconds(1) }
-    /// 17,000 events. Each batch locks and writes every subject it touched (with
+    /// 25,000 events. Each batch locks and writes every subject it touched (with
     /// 7,000 subjects, a 10,000-event batch touches about 5,000, a 20,000-event
     /// one nearly all), so larger batches write each subject for more events.
-    /// Memory bounds it: a batch prepared ahead counts against the mailbox's
-    /// bound until it is applied (`DecodedMailbox.releaseAhead()`), so the worker
-    /// holds one batch of events besides the one it applies, where it held
-    /// two. In `iomt bench projection --projection alerts` since then:
-    /// 20,000 gave 69,400–87,900 events/s at 136–143 MB peak RSS (4 runs), 15,000
-    /// 63,400–68,500 at 130–138 MB (3 runs) and 25,000 72,200–81,400 at
-    /// 131–149 MB (3 runs), too close to the worker's 150 MB budget. Before,
-    /// 15,000 gave 54,000–66,000 at 122–139 MB and 25,000 77,900 at 151 MB.
-    /// 18,000 since: on a busier day 20,000 peaked above 150 MB in 6 of about 28 runs
-    /// (135–157 MB), and in 3 alternating runs 18,000 gave 33,600–38,000
-    /// events/s at 139–144 MB against 26,900–42,300 at 139–152 MB.
-    /// 17,000 since subject updates became in-place and batches are freed on
-    /// another task: 18,000 then peaked at 138–151 MB (one run above 150 in 11),
-    /// and in 4 alternating runs 17,000 gave 44,500–68,300 events/s at 136–143
-    /// MB against 46,800–55,900 at 141–149 MB.
-    public var defaultBatchMaxEvents: Int { 17_000 }
+    /// Memory bounds it: the worker holds the batch it applies and one batch
+    /// prepared ahead (`DecodedMailbox.releaseAhead()`), with their evaluations,
+    /// against a 150 MB budget. In `iomt bench projection --projection alerts`,
+    /// alternating runs: 25,000 gave 61,900–78,400 events/s at 136–139 MB peak
+    /// RSS against 55,700–64,800 at 133–139 MB with 17,000 (3 runs each), on
+    /// ward 100,600–113,600 at 123–125 MB against 78,600–89,000 at 115–118 MB
+    /// (2 runs each); 30,000 peaked at 137–153 MB (3 runs). Batches grew from
+    /// 15,000 to 25,000 as the worker's memory per batch fell: a prepared batch
+    /// counting against the mailbox's bound, batches freed on another task, and
+    /// changes written 2,000 per statement rather than all of a batch's
+    /// snapshots held at once, twice.
+    public var defaultBatchMaxEvents: Int { 25_000 }
 
     /// The outbox relay, unless `ALERTS_RELAY=off` (a second worker set on the same
     /// topics, e.g. a comparison run, must not publish).

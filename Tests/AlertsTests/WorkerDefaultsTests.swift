@@ -17,12 +17,12 @@ struct WorkerDefaultsTests {
         )
     }
 
-    @Test("the alerts worker gathers batches of 17,000 events, patient state and asset inventory 50,000; all prefetch 4,096 KiB; unless the environment says otherwise")
+    @Test("the alerts worker gathers batches of 25,000 events, patient state and asset inventory 50,000; all prefetch 4,096 KiB; unless the environment says otherwise")
     func defaults() throws {
         #expect(try configuration(AlertsProjection()).prefetchKilobytes == 4096)
         #expect(try configuration(PatientStateProjection()).prefetchKilobytes == 4096)
         #expect(try configuration(AlertsProjection(), ["WORKER_PREFETCH_KB": "16384"]).prefetchKilobytes == 16384)
-        #expect(try configuration(AlertsProjection()).batchMaxEvents == 17_000)
+        #expect(try configuration(AlertsProjection()).batchMaxEvents == 25_000)
         #expect(try configuration(PatientStateProjection()).batchMaxEvents == 50_000)
         #expect(try configuration(AssetInventoryProjection()).batchMaxEvents == 50_000)
         #expect(try configuration(AlertsProjection(), ["WORKER_BATCH_MAX_EVENTS": "5000"]).batchMaxEvents == 5000)
