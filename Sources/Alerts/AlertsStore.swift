@@ -290,8 +290,8 @@ enum AlertsStore {
     /// then the changes in order. Each statement's rows are built only when the
     /// previous statement has been handed over, as for the subjects, so only two
     /// statements' rows are in memory at once (one statement per table held every
-    /// snapshot of the batch twice, as strings and as bound arrays, about 0.4 per
-    /// event on the bench's default workload). Snapshots are written straight
+    /// snapshot of the batch twice, as strings and as bound arrays; the bench's
+    /// default workload makes about 0.4 changes per event). Snapshots are written straight
     /// into the bound arrays (`DocumentArray`); an alert's latest one is written
     /// again for its `alerts.alerts` row.
     ///
