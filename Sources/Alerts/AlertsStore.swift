@@ -125,6 +125,9 @@ enum AlertsStore {
             "DROP INDEX alerts.changes_unrelayed",
             "ALTER TABLE alerts.changes DROP COLUMN relayed",
         ]),
+        // A subject write that leaves the version as it was (a manual fix) resets
+        // it, so no worker evaluates from a cached copy the write made stale.
+        Migration(version: 5, name: "row versions reset by other writers", statements: subjectRows.versionGuardStatements),
     ]
 
     /// Takes the transaction-scoped lock of each subject, in hash order.
@@ -287,9 +290,9 @@ enum AlertsStore {
     /// Sends the statements writing the latest state of changed alerts and
     /// appending every change to `alerts.changes`, at most
     /// ``changesPerStatement`` rows per statement: alert rows first, in id order,
-    /// then the changes in order. Each statement's rows are built only when the
-    /// previous statement has been handed over, as for the subjects, so only two
-    /// statements' rows are in memory at once (one statement per table held every
+    /// then the changes in order. Each chunk's rows are built while the previous
+    /// statement runs, as for the subjects, so only about two chunks' rows are
+    /// in memory at once (one statement per table held every
     /// snapshot of the batch twice, as strings and as bound arrays; the bench's
     /// default workload makes about 0.4 changes per event). Snapshots are written straight
     /// into the bound arrays (`DocumentArray`); an alert's latest one is written

@@ -80,6 +80,10 @@ public struct AssetInventoryProjection: Projection {
             Migration(version: 3, name: "device row versions", statements: [
                 "ALTER TABLE asset_inventory.devices ADD COLUMN version bigint NOT NULL DEFAULT 0",
             ]),
+            // A write that leaves the version as it was (a worker from before
+            // migration 3 during a rolling upgrade, a manual fix) resets it, so
+            // no worker folds onto a cached copy the write made stale.
+            Migration(version: 4, name: "row versions reset by other writers", statements: Self.deviceRows.versionGuardStatements),
         ]
     }
 

@@ -46,6 +46,9 @@ enum PatientStateStore {
         Migration(version: 2, name: "patient documents as text", statements: [
             "ALTER TABLE patient_state.patients ALTER COLUMN state TYPE text",
         ]),
+        // A write that leaves the version as it was (a manual fix) resets it, so
+        // no worker folds onto a cached copy the write made stale.
+        Migration(version: 3, name: "row versions reset by other writers", statements: patientRows.versionGuardStatements),
     ]
 
     /// First key of the patient advisory locks ("ps").

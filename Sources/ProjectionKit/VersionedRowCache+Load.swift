@@ -20,6 +20,40 @@ public struct VersionedRowTable: Sendable {
     }
 }
 
+extension VersionedRowTable {
+    /// Migration statements that make any update leaving the row's `version` as
+    /// it was set it to 0, a version no write stores (``VersionedRowCache/newVersion()``)
+    /// and so no cache entry holds. The workers write a new version with every
+    /// row; any other writer that changes a row without one (a worker from before
+    /// the table had versions, during a rolling upgrade; a manual fix) would
+    /// otherwise leave the version a worker cached, and that worker would fold
+    /// onto its stale copy and overwrite the change. Now the next batch parses
+    /// the row again. The trigger's condition is checked without calling the
+    /// function, so the workers' own writes pay almost nothing for it.
+    ///
+    /// Creates `<schema>.reset_row_version()` (shared by the schema's versioned
+    /// tables) and the trigger `<table>_version_reset`.
+    public var versionGuardStatements: [String] {
+        let parts = name.split(separator: ".", maxSplits: 1)
+        precondition(parts.count == 2, "a qualified table name: schema.table")
+        let (schema, table) = (parts[0], parts[1])
+        return [
+            """
+            CREATE OR REPLACE FUNCTION \(schema).reset_row_version() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                NEW.version := 0;
+                RETURN NEW;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER \(table)_version_reset BEFORE UPDATE ON \(name)
+                FOR EACH ROW WHEN (NEW.version = OLD.version) EXECUTE FUNCTION \(schema).reset_row_version()
+            """,
+        ]
+    }
+}
+
 extension VersionedRowCache {
     /// Loads the rows of `keys` that exist in `table`, in the batch's
     /// transaction: each row's version first, then, for the rows whose version

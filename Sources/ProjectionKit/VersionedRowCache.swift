@@ -58,5 +58,11 @@ public final class VersionedRowCache<Value: Sendable>: Sendable {
     }
 
     /// A fresh random row version for one batch's writes.
-    public static func newVersion() -> Int64 { Int64.random(in: Int64.min...Int64.max) }
+    /// Never 0: that version marks a row changed by a writer that did not set one
+    /// (see ``VersionedRowTable/versionGuardStatements``).
+    public static func newVersion() -> Int64 {
+        var version: Int64
+        repeat { version = Int64.random(in: Int64.min...Int64.max) } while version == 0
+        return version
+    }
 }

@@ -75,7 +75,8 @@ final class AlertStream: Service, Sendable {
     }
 
     /// Publishes the changes a notification announces. A worker announces the
-    /// range of sequence numbers a transaction appended (`{"from":…,"to":…}`);
+    /// range of sequence numbers each of its statements appended
+    /// (`{"from":…,"to":…}`; a transaction may send several);
     /// the changes are read from `alerts.changes` on the listening connection, in
     /// order, and only while a stream is open. A range may hold changes of other
     /// transactions: those committed are published now and again with their own
@@ -109,7 +110,8 @@ final class AlertStream: Service, Sendable {
     }
 
     /// The widest range of sequence numbers one notification may name (a
-    /// transaction appends at most a few changes per event of its batch).
+    /// statement appends at most 2,000 changes; ranges of other transactions'
+    /// changes may fall inside it).
     static let longestRange: Int64 = 1_000_000
 
     /// After a reconnect, publishes what was appended after the last change

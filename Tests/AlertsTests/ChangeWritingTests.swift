@@ -56,17 +56,22 @@ struct ChangeWritingTests {
             try await AlertsProjection().migrate(client: client, logger: quietLogger())
             let (ready, listens) = AsyncStream<Void>.makeStream()
             // The ranges announced, collected until they cover every change.
-            async let announcements: [(Int64, Int64)] = listening.listen(on: AlertsStore.channel) { notifications in
-                listens.yield()
-                var ranges: [(Int64, Int64)] = []
-                for try await notification in notifications {
-                    ranges.append(try JSONDocument().parse(Array(notification.payload.utf8)) { root in
-                        (Int64(root["from"]?.number ?? -1), Int64(root["to"]?.number ?? -1))
-                    })
-                    if ranges.reduce(0, { $0 + Int($1.1 - $1.0 + 1) }) >= expectedChanges { break }
+            // `ready` ends when the listener returns or fails, so a failure is
+            // reported below rather than as a timeout.
+            async let announcements: [(Int64, Int64)] = {
+                defer { listens.finish() }
+                return try await listening.listen(on: AlertsStore.channel) { notifications in
+                    listens.yield()
+                    var ranges: [(Int64, Int64)] = []
+                    for try await notification in notifications {
+                        ranges.append(try JSONDocument().parse(Array(notification.payload.utf8)) { root in
+                            (Int64(root["from"]?.number ?? -1), Int64(root["to"]?.number ?? -1))
+                        })
+                        if ranges.reduce(0, { $0 + Int($1.1 - $1.0 + 1) }) >= expectedChanges { break }
+                    }
+                    return ranges
                 }
-                return ranges
-            }
+            }()
             for await _ in ready { break }
             try await Self.write(first, existing: nil, client: client)
             try await Self.write(second, existing: Set(first.map(\.id)), client: client)
