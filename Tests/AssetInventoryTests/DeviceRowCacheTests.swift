@@ -23,6 +23,28 @@ struct DeviceRowCacheTests {
         return state
     }
 
+    /// A fresh database where `projection` wrote device d1 (unit "ward"); `body`
+    /// goes on from there.
+    static func afterFirstWrite(
+        by projection: AssetInventoryProjection, _ body: @Sendable (PostgresClient) async throws -> Void
+    ) async throws {
+        let database = try await TestDatabase.create()
+        try await PostgresClient.withClient(database.settings, logger: quietLogger()) { client in
+            try await projection.migrate(client: client, logger: quietLogger())
+            try await projection.applyStandalone([Self.location("l1", 10, unit: "ward")], client: client, logger: quietLogger(), now: at(10))
+            try await body(client)
+        }
+        await database.drop()
+    }
+
+    /// Moves d1 from "ward" to "elsewhere" in its stored document only, as a
+    /// writer other than this worker would.
+    static func changeBehindTheWorkersBack(_ client: PostgresClient) async throws {
+        try await client.query("""
+            UPDATE asset_inventory.devices SET state = replace(state, '"ward"', '"elsewhere"') WHERE device_id = 'd1'
+            """)
+    }
+
     static func stored(_ client: PostgresClient) async throws -> (unit: String?, battery: Double?, applied: Int64) {
         for try await row in try await client.query(
             "SELECT unit, battery_percent, events_applied FROM asset_inventory.devices WHERE device_id = 'd1'"
@@ -35,12 +57,9 @@ struct DeviceRowCacheTests {
 
     @Test("a device another worker wrote since is read from its row, not from this worker's cache")
     func anotherWritersRowWins() async throws {
-        let database = try await TestDatabase.create()
-        try await PostgresClient.withClient(database.settings, logger: quietLogger()) { client in
-            let first = AssetInventoryProjection()
+        let first = AssetInventoryProjection()
+        try await Self.afterFirstWrite(by: first) { client in
             let second = AssetInventoryProjection()
-            try await first.migrate(client: client, logger: quietLogger())
-            try await first.applyStandalone([Self.location("l1", 10, unit: "ward")], client: client, logger: quietLogger(), now: at(10))
             // The partition moved to another worker, which wrote the device...
             try await second.applyStandalone([Self.location("l2", 20, unit: "icu")], client: client, logger: quietLogger(), now: at(20))
             // ...and came back: the first worker's cached device is stale.
@@ -50,23 +69,17 @@ struct DeviceRowCacheTests {
             #expect(row.battery == 55)
             #expect(row.applied == 3)
         }
-        await database.drop()
     }
 
     @Test("a device this worker wrote last is taken from its cache: its stored document is not parsed again")
     func ownRowComesFromTheCache() async throws {
-        let database = try await TestDatabase.create()
-        try await PostgresClient.withClient(database.settings, logger: quietLogger()) { client in
-            let projection = AssetInventoryProjection()
-            try await projection.migrate(client: client, logger: quietLogger())
-            try await projection.applyStandalone([Self.location("l1", 10, unit: "ward")], client: client, logger: quietLogger(), now: at(10))
+        let projection = AssetInventoryProjection()
+        try await Self.afterFirstWrite(by: projection) { client in
             // A document changed behind the worker's back with the version guard
             // off, so the row keeps the version the worker wrote, is not read:
             // only another version makes the worker parse.
             try await client.query("ALTER TABLE asset_inventory.devices DISABLE TRIGGER devices_version_reset")
-            try await client.query("""
-                UPDATE asset_inventory.devices SET state = replace(state, '"ward"', '"elsewhere"') WHERE device_id = 'd1'
-                """)
+            try await Self.changeBehindTheWorkersBack(client)
             try await client.query("ALTER TABLE asset_inventory.devices ENABLE TRIGGER devices_version_reset")
             try await projection.applyStandalone([Self.heartbeat("h1", 30, battery: 55)], client: client, logger: quietLogger(), now: at(30))
             let state = try await Self.state(client)
@@ -74,20 +87,14 @@ struct DeviceRowCacheTests {
             #expect(!state.contains("elsewhere"))
             #expect(try await Self.stored(client).applied == 2)
         }
-        await database.drop()
     }
 
     @Test("a write that leaves the row version as it was (a worker from before row versions, a manual fix) resets it, and the next batch reads the row")
     func otherWritersResetTheVersion() async throws {
-        let database = try await TestDatabase.create()
-        try await PostgresClient.withClient(database.settings, logger: quietLogger()) { client in
-            let projection = AssetInventoryProjection()
-            try await projection.migrate(client: client, logger: quietLogger())
-            try await projection.applyStandalone([Self.location("l1", 10, unit: "ward")], client: client, logger: quietLogger(), now: at(10))
+        let projection = AssetInventoryProjection()
+        try await Self.afterFirstWrite(by: projection) { client in
             // Written as a worker from before migration 3 writes: without a version.
-            try await client.query("""
-                UPDATE asset_inventory.devices SET state = replace(state, '"ward"', '"elsewhere"') WHERE device_id = 'd1'
-                """)
+            try await Self.changeBehindTheWorkersBack(client)
             var version: Int64 = -1
             for try await value in try await client.query("SELECT version FROM asset_inventory.devices WHERE device_id = 'd1'").decode(Int64.self) {
                 version = value
@@ -98,6 +105,5 @@ struct DeviceRowCacheTests {
             #expect(state.contains("\"elsewhere\""), "the other writer's change is kept")
             #expect(try await Self.stored(client).applied == 2)
         }
-        await database.drop()
     }
 }
