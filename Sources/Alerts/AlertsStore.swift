@@ -245,11 +245,11 @@ enum AlertsStore {
         subjects keys: [String], in table: SubjectTable, version: Int64, existing: Bool, exactDue: Bool = false,
         nextDue: (AlertSubject) -> EventTime?, to send: (PostgresQuery) async throws -> Void
     ) async throws {
-        for start in stride(from: 0, to: keys.count, by: subjectsPerStatement) {
+        for chunk in keys.chunks(of: subjectsPerStatement) {
             var chunkKeys: [String] = []
             var states = DocumentArray(reservingBytes: subjectsPerStatement * 1_200)
             var dues: [Int64] = []
-            for key in keys[start..<min(start + subjectsPerStatement, keys.count)] {
+            for key in chunk {
                 guard let subject = table[key] else { continue }
                 chunkKeys.append(key)
                 states.append { subject.write(to: &$0) }
@@ -313,18 +313,18 @@ enum AlertsStore {
         latest.reserveCapacity(changes.count)
         for (position, change) in changes.enumerated() { latest[change.id] = position }
         let rows = latest.sorted { $0.key < $1.key }
-        for start in stride(from: 0, to: rows.count, by: changesPerStatement) {
+        for chunk in rows.chunks(of: changesPerStatement) {
             var current = AlertColumns()
             var updated = AlertColumns()
-            for (id, position) in rows[start..<min(start + changesPerStatement, rows.count)] {
+            for (id, position) in chunk {
                 if existing?.contains(id) == true { updated.append(changes[position]) } else { current.append(changes[position]) }
             }
             if !updated.shared.ids.isEmpty { try await send(try update(updated)) }
             if !current.shared.ids.isEmpty { try await send(try insert(current)) }
         }
-        for start in stride(from: 0, to: changes.count, by: changesPerStatement) {
+        for chunk in changes.chunks(of: changesPerStatement) {
             var history = ChangeColumns()
-            for change in changes[start..<min(start + changesPerStatement, changes.count)] { history.append(change.snapshot) }
+            for change in chunk { history.append(change.snapshot) }
             try await send(try append(history))
         }
     }
@@ -422,5 +422,12 @@ private struct AlertColumns {
         statuses.append(record.snapshot.status.rawValue)
         deviceIDs.append(record.snapshot.deviceId ?? "")
         opened.append(record.snapshot.openedAt.microseconds)
+    }
+}
+
+extension Array {
+    /// Consecutive slices of at most `size` elements (one statement's rows each).
+    fileprivate func chunks(of size: Int) -> some Sequence<ArraySlice<Element>> {
+        stride(from: 0, to: count, by: size).lazy.map { self[$0..<Swift.min($0 + size, count)] }
     }
 }

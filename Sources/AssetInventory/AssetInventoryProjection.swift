@@ -76,14 +76,13 @@ public struct AssetInventoryProjection: Projection {
             // A random version per write lets the worker reuse the devices it
             // wrote itself instead of parsing their documents again
             // (`VersionedRowCache`). Rows written before have version 0, which
-            // no cache entry holds, so they are parsed once.
+            // no cache entry holds, so they are parsed once; a write that leaves
+            // the version as it was (a worker from before this migration during
+            // a rolling upgrade, a manual fix) resets it to 0, so no worker folds
+            // onto a cached copy the write made stale.
             Migration(version: 3, name: "device row versions", statements: [
                 "ALTER TABLE asset_inventory.devices ADD COLUMN version bigint NOT NULL DEFAULT 0",
-            ]),
-            // A write that leaves the version as it was (a worker from before
-            // migration 3 during a rolling upgrade, a manual fix) resets it, so
-            // no worker folds onto a cached copy the write made stale.
-            Migration(version: 4, name: "row versions reset by other writers", statements: Self.deviceRows.versionGuardStatements),
+            ] + Self.deviceRows.versionGuardStatements),
         ]
     }
 
