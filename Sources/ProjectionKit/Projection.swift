@@ -212,14 +212,17 @@ public final class ProjectionContext: @unchecked Sendable {
     /// `produce` builds the next: PostgreSQL executes one statement while this
     /// process serializes the rows of the next, instead of one waiting for the
     /// other. At most one statement is in flight and one being built, so only two
-    /// statements' rows are in memory at a time. Results are discarded; the first
+    /// statements' rows are in memory at a time. Results are read and discarded:
+    /// PostgreSQL reports a failure while executing a statement that returns
+    /// rows with those rows, so an unread result would lose it (the transaction
+    /// aborted, and only a later statement, if any, failing for that). The first
     /// failure is thrown (the transaction is then aborted and the batch retried).
     public func pipelined(_ produce: (_ send: (PostgresQuery) async throws -> Void) async throws -> Void) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             var inFlight = false
             try await produce { query in
                 if inFlight { try await group.next() }
-                group.addTask { _ = try await self.connection.query(query, logger: self.logger) }
+                group.addTask { for try await _ in try await self.connection.query(query, logger: self.logger) {} }
                 inFlight = true
             }
             try await group.waitForAll()

@@ -65,4 +65,33 @@ struct PipelinedStatementsTests {
         #expect(rows == 0)
         await database.drop()
     }
+
+    @Test("a statement returning rows that fails last is thrown too, and nothing commits")
+    func failureReturningRows() async throws {
+        let database = try await TestDatabase.create()
+        let logger = logger
+        let (failed, rows) = try await database.withClient { client in
+            try await client.query("CREATE TABLE written (n int NOT NULL)")
+            var failed = false
+            do {
+                try await client.withTransaction(logger: logger) { connection in
+                    let context = ProjectionContext(connection: connection, logger: logger, now: EventTime(Date()))
+                    try await context.pipelined { send in
+                        try await send("INSERT INTO written VALUES (1)")
+                        // As the alerts' change statements do: the rows come back,
+                        // and the failure with them.
+                        try await send("WITH w AS (INSERT INTO written VALUES (2) RETURNING n) SELECT 1 / (n - 2) FROM w")
+                    }
+                }
+            } catch let error as PostgresTransactionError {
+                failed = (error.closureError as? PSQLError)?.serverInfo?[.sqlState] == "22012"
+            }
+            var rows = -1
+            for try await count in try await client.query("SELECT count(*)::int FROM written").decode(Int.self) { rows = count }
+            return (failed, rows)
+        }
+        #expect(failed, "division by zero thrown")
+        #expect(rows == 0)
+        await database.drop()
+    }
 }
