@@ -159,7 +159,7 @@ struct AlertsWorkerTests {
         _ = try await eventually(timeout: .seconds(60)) {
             try await environment.database.withClient { client in
                 var pending = 1
-                for try await count in try await client.query("SELECT count(*)::int FROM alerts.outbox").decode(Int.self) { pending = count }
+                for try await count in try await client.query("SELECT count(*)::int FROM alerts.changes WHERE seq > (SELECT relayed_to FROM alerts.relay_position)").decode(Int.self) { pending = count }
                 return pending == 0 ? true : nil
             }
         }
@@ -216,12 +216,13 @@ extension AlertsWorkerTests {
             occurrences: 1, escalationLevel: 0, openedAt: at, updatedAt: at, patientId: "pat-1", facilityId: "fac-1"
         )
         try await environment.database.withClient { client in
-            // The schema before migration 3 (no time column) and 4 (the queue):
-            // one change relayed then, one not.
+            // The schema before migration 3 (no time column), 4 (the queue) and
+            // 6 (the position): one change relayed then, one not (the relay
+            // went in sequence order, so the relayed one comes first).
             try await Migrator.apply(MigrationSet(component: "alerts", migrations: Array(AlertsStore.migrations.prefix(2))), on: client, logger: logger)
             try await client.query("""
                 INSERT INTO alerts.changes (alert_id, version, snapshot, relayed)
-                VALUES (\(change.alertId), 1, \(String(decoding: change.json, as: UTF8.self)), false), ('alert-relayed-before', 1, '{}', true)
+                VALUES ('alert-relayed-before', 1, '{}', true), (\(change.alertId), 1, \(String(decoding: change.json, as: UTF8.self)), false)
                 """)
             try await AlertsProjection().migrate(client: client, logger: logger)
         }

@@ -114,4 +114,44 @@ struct ChangeWritingTests {
         try await listening.close()
         await database.drop()
     }
+
+    @Test("an append waits until every earlier appending transaction ended, so the relay's position never passes a change that commits later")
+    func appendsInCommitOrder() async throws {
+        let database = try await TestDatabase.create()
+        let configuration = try database.settings.connectionConfiguration()
+        let earlier = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: quietLogger())
+        let later = try await PostgresConnection.connect(configuration: configuration, id: 2, logger: quietLogger())
+        @Sendable func append(_ changes: [AlertRecord], on connection: PostgresConnection) async throws {
+            let context = ProjectionContext(connection: connection, logger: quietLogger(), now: Self.start)
+            try await context.pipelined { send in try await AlertsStore.write(changes: changes, existing: nil, to: send) }
+        }
+        let changes = Self.changes(alerts: 4, versions: 1...1)
+        try await PostgresClient.withClient(database.settings, logger: quietLogger()) { client in
+            try await AlertsProjection().migrate(client: client, logger: quietLogger())
+        }
+        try await earlier.query("BEGIN", logger: quietLogger())
+        try await append(Array(changes[0..<2]), on: earlier)
+        // While the earlier transaction is open, a later one cannot append: had
+        // it appended and committed, its changes would be visible with higher
+        // sequence numbers than the earlier ones, and a relay reading then would
+        // move its position past changes that commit afterwards.
+        try await later.query("SET lock_timeout = '300ms'", logger: quietLogger())
+        try await later.query("BEGIN", logger: quietLogger())
+        let refused = await #expect(throws: PSQLError.self) { try await append(Array(changes[2..<4]), on: later) }
+        #expect(refused?.serverInfo?[.sqlState] == "55P03", "lock_not_available")
+        try await later.query("ROLLBACK", logger: quietLogger())
+        try await earlier.query("COMMIT", logger: quietLogger())
+        // Once it committed, the later transaction appends after it.
+        try await later.query("BEGIN", logger: quietLogger())
+        try await append(Array(changes[2..<4]), on: later)
+        try await later.query("COMMIT", logger: quietLogger())
+        var appended: [String] = []
+        for try await id in try await earlier.query("SELECT alert_id FROM alerts.changes ORDER BY seq", logger: quietLogger()).decode(String.self) {
+            appended.append(id)
+        }
+        #expect(appended == changes.map(\.id))
+        try await earlier.close()
+        try await later.close()
+        await database.drop()
+    }
 }
