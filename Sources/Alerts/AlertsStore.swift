@@ -184,7 +184,7 @@ enum AlertsStore {
     /// Takes the transaction-scoped lock of each subject, in hash order.
     static func lock(_ keys: [String], context: ProjectionContext) async throws {
         guard !keys.isEmpty else { return }
-        try await context.query("""
+        try await context.execute("""
             SELECT count(pg_advisory_xact_lock(\(lockNamespace), h)) FROM (
                 SELECT DISTINCT hashtext(k) AS h FROM unnest(\(keys)::text[]) AS u(k) ORDER BY 1
             ) AS keys
@@ -351,8 +351,9 @@ enum AlertsStore {
     ///
     /// Each statement appending changes announces them on ``channel`` (delivered
     /// at commit) with one notification, `{"from":seq,"to":seq}`: the range of
-    /// sequence numbers it appended (a range can also hold changes of other
-    /// transactions, committed or not; readers take what they find in it).
+    /// sequence numbers it appended (only its own, as appends take
+    /// ``appendLockKey``; readers still take whatever they find in a range, as a
+    /// range of an earlier release could hold other transactions' changes).
     ///
     /// `existing`, when known, names the alerts that have a row: those are
     /// updated, the others inserted, rather than every row going through
