@@ -117,7 +117,7 @@ public struct AssetInventoryProjection: Projection {
             written.append((key: id, value: record))
         }
         let version = VersionedRowCache<DeviceRecord>.newVersion()
-        try await context.query("""
+        try await context.execute("""
             INSERT INTO asset_inventory.devices (device_id, facility_id, unit, kind, status, grade, battery_percent, assigned_patient_id,
                 heartbeat_interval_seconds, last_seen_at, registered_at, events_applied, state, version, updated_at)
             SELECT id, nullif(facility, ''), nullif(unit, ''), nullif(kind, ''), nullif(status, ''), nullif(grade, ''), nullif(battery, 'NaN'),

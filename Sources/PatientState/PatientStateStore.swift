@@ -85,7 +85,7 @@ enum PatientStateStore {
     static func lockAndLoadPatients(_ patients: Set<String>, cache: VersionedRowCache<PatientRecord>, context: ProjectionContext) async throws -> [String: PatientRecord] {
         guard !patients.isEmpty else { return [:] }
         let ids = Array(patients)
-        try await context.query(PostgresQuery(unsafeSQL: """
+        try await context.execute(PostgresQuery(unsafeSQL: """
             SELECT count(pg_advisory_xact_lock(\(lockNamespace), h)) FROM (
                 SELECT DISTINCT hashtext(id) AS h FROM unnest($1::text[]) AS u(id) ORDER BY 1
             ) AS keys
@@ -124,7 +124,7 @@ enum PatientStateStore {
             applied.append(Int64(record.eventsApplied))
             states.append { record.write(to: &$0) }
         }
-        try await context.query("""
+        try await context.execute("""
             INSERT INTO patient_state.patients AS p (
                 patient_id, facility_id, unit, bed, status, news2_total, news2_risk, news2_complete, last_event_at, events_applied, state, version, updated_at)
             SELECT id, nullif(facility, ''), nullif(unit, ''), nullif(bed, ''), status, total, risk, complete,
@@ -152,7 +152,7 @@ enum PatientStateStore {
                 row.member("change_event_id", record.patient.eventId)
             }
         }
-        try await context.query(PostgresQuery(unsafeSQL: """
+        try await context.execute(PostgresQuery(unsafeSQL: """
             INSERT INTO patient_state.device_assignments (device_id, patient_id, changed_at, change_event_id)
             SELECT device_id, patient_id, changed_at, change_event_id
             FROM json_to_recordset($1::json) AS r(device_id text, patient_id text, changed_at timestamptz, change_event_id text)

@@ -202,10 +202,22 @@ public final class ProjectionContext: @unchecked Sendable {
         deadLetters.append((event, reason))
     }
 
-    /// Runs a statement in the batch's transaction.
-    @discardableResult
+    /// Runs a statement in the batch's transaction and returns its rows, to be
+    /// read: PostgreSQL reports a failure while executing a statement that
+    /// returns rows with those rows. For a statement whose rows are not wanted,
+    /// ``execute(_:)``.
     public func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
         try await connection.query(query, logger: logger)
+    }
+
+    /// Runs a statement in the batch's transaction, reading and dropping any
+    /// rows it returns, so that its failure is thrown here: taking a batch's
+    /// subject locks (`SELECT count(pg_advisory_xact_lock(…))`) can fail with
+    /// "out of shared memory" when the lock table is too small, and with its rows
+    /// unread that error was lost and the next statement failed instead with
+    /// "current transaction is aborted".
+    public func execute(_ query: PostgresQuery) async throws {
+        for try await _ in try await connection.query(query, logger: logger) {}
     }
 
     /// Runs write statements in the order `produce` hands them over, each while
@@ -222,7 +234,7 @@ public final class ProjectionContext: @unchecked Sendable {
             var inFlight = false
             try await produce { query in
                 if inFlight { try await group.next() }
-                group.addTask { for try await _ in try await self.connection.query(query, logger: self.logger) {} }
+                group.addTask { try await self.execute(query) }
                 inFlight = true
             }
             try await group.waitForAll()

@@ -1,3 +1,4 @@
+@testable import Alerts
 import Events
 import Foundation
 import Logging
@@ -6,8 +7,8 @@ import PostgresNIO
 import Testing
 import WorkerTestSupport
 
-/// `ProjectionContext.pipelined`, which the alerts worker writes its batches
-/// with, against PostgreSQL.
+/// `ProjectionContext.pipelined` and `execute`, which the workers write and lock
+/// their batches with, against PostgreSQL.
 @Suite("Pipelined statements in a batch's transaction", .timeLimit(.minutes(2)))
 struct PipelinedStatementsTests {
     let logger = Logger(label: "test.pipelined")
@@ -92,6 +93,30 @@ struct PipelinedStatementsTests {
         }
         #expect(failed, "division by zero thrown")
         #expect(rows == 0)
+        await database.drop()
+    }
+
+    @Test("a subject lock that cannot be taken fails the lock statement itself, with PostgreSQL's error")
+    func lockFailure() async throws {
+        let database = try await TestDatabase.create()
+        let configuration = try database.settings.connectionConfiguration()
+        let holder = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        let waiter = try await PostgresConnection.connect(configuration: configuration, id: 2, logger: logger)
+        let now = EventTime(Date())
+        try await holder.query("BEGIN", logger: logger)
+        try await AlertsStore.lock(["patient:pat-1"], context: ProjectionContext(connection: holder, logger: logger, now: now))
+        try await waiter.query("SET lock_timeout = '200ms'", logger: logger)
+        try await waiter.query("BEGIN", logger: logger)
+        // Before, the lock statement's rows went unread and its failure with them:
+        // the batch failed only at its next statement, as "current transaction is
+        // aborted", hiding the cause (such as a lock table too small).
+        let context = ProjectionContext(connection: waiter, logger: logger, now: now)
+        let refused = await #expect(throws: PSQLError.self) { try await AlertsStore.lock(["patient:pat-1", "device:dev-1"], context: context) }
+        #expect(refused?.serverInfo?[.sqlState] == "55P03", "lock_not_available")
+        try await waiter.query("ROLLBACK", logger: logger)
+        try await holder.query("ROLLBACK", logger: logger)
+        try await holder.close()
+        try await waiter.close()
         await database.drop()
     }
 }
