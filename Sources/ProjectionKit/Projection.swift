@@ -45,6 +45,10 @@ public protocol Projection: Sendable {
     /// work of one batch overlaps the database work of the previous one. The
     /// default is false.
     var preparesAhead: Bool { get }
+    /// Whether the runtime returns the allocator's free memory to the system
+    /// after freeing each applied batch (`AllocatorTuning.releaseFreeMemory()`),
+    /// trading some CPU for a lower peak RSS. The default is false.
+    var releasesFreedMemory: Bool { get }
     /// Work on a batch that needs no I/O, done ahead of its transaction from what
     /// the projection holds in memory, possibly while the previous batch's
     /// transaction is still running (after its ``ProjectionContext/evaluationFinished()``),
@@ -88,6 +92,8 @@ public protocol Projection: Sendable {
 extension Projection {
     /// False.
     public var preparesAhead: Bool { false }
+    /// False.
+    public var releasesFreedMemory: Bool { false }
     /// Nothing.
     public func prepare(_ events: [ProjectedEvent]) async -> (any Sendable)? { nil }
     /// ``apply(_:in:)``.

@@ -377,8 +377,12 @@ public final class ProjectionRuntime: Service, Sendable {
             // --projection alerts --workload ward`, 170-200 ms each) the loop
             // spent 6.5-7 ms, now about 1 ms. At the loop's own priority: a
             // lower one could wait behind a long catch-up and hold batches.
-            let retired = (consume batch, consume prepared)
-            Task { withExtendedLifetime(retired) {} }
+            let retired = Retired((consume batch, consume prepared))
+            let release = projection.releasesFreedMemory
+            Task {
+                retired.free()
+                if release { AllocatorTuning.releaseFreeMemory() }
+            }
             return next
         }
 
@@ -590,4 +594,19 @@ extension Duration {
     }
 
     var wholeMilliseconds: Int64 { nanoseconds / 1_000_000 }
+}
+
+/// A batch and what was prepared of it, handed to the task that frees them.
+private final class Retired<Value>: @unchecked Sendable {
+    // @unchecked: the runtime hands it over and never touches it again; only
+    // the freeing task calls `free()`.
+    private var value: Value?
+
+    init(_ value: consuming Value) {
+        self.value = value
+    }
+
+    func free() {
+        value = nil
+    }
 }

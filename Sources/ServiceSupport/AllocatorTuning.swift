@@ -52,4 +52,19 @@ public enum AllocatorTuning {
         }
         #endif
     }
+
+    /// Returns the allocator's free memory to the system (glibc's `malloc_trim`,
+    /// every arena, not only the top of the heap): a worker calls it after
+    /// freeing a batch. Nothing without glibc.
+    public static func releaseFreeMemory() {
+        #if canImport(Glibc)
+        typealias MallocTrim = @convention(c) (Int) -> Int32
+        guard let symbol = trimSymbol else { return }
+        _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
+        #endif
+    }
+
+    #if canImport(Glibc)
+    nonisolated(unsafe) private static let trimSymbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim")
+    #endif
 }
