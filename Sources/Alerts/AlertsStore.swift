@@ -175,10 +175,15 @@ enum AlertsStore {
     /// sequence numbers only after every earlier appender committed or rolled
     /// back, so once the relay sees a change, every change numbered before it
     /// that will ever commit is visible too, and a position (the last number
-    /// relayed) is all the relay keeps. Workers append their changes last in
-    /// each batch's transaction, after every subject lock, so it is held only
-    /// for those statements and the commit, and it cannot take part in a
-    /// deadlock. Alerts workers therefore append and commit one at a time.
+    /// relayed) is all the relay keeps. That holds for writers that let `seq`
+    /// take its default inside the insert, as every writer here does (a number
+    /// taken earlier with `nextval`, or given explicitly, escapes the order).
+    /// Workers append their changes last in each batch's transaction, after
+    /// every subject lock, so it is held only for those statements, the
+    /// sending of the batch's dead letters (if any: acknowledgements of unknown
+    /// or resolved alerts) and the commit, and it cannot take part in a deadlock
+    /// with the workers' other locks. Alerts workers therefore append and commit
+    /// one at a time.
     static let appendLockKey: Int64 = 0x696F_6D74_6170_7064
 
     /// Takes the transaction-scoped lock of each subject, in hash order.

@@ -12,7 +12,7 @@ import ServiceSupport
 /// What is left to relay is every change after `alerts.relay_position`: appends
 /// take a lock held until they commit (`AlertsStore.appendLockKey`), so changes
 /// become visible in sequence order and none can appear behind the position
-/// later. Crash-safe: the position moves only after Kafka acknowledged every
+/// later (the sequence number is taken inside each insert). Crash-safe: the position moves only after Kafka acknowledged every
 /// change up to it, so a crash repeats changes but never loses one. The event id
 /// is `<alertId>-v<version>`, so a repeated change carries the same id and
 /// version and consumers drop it. Per alert, versions go out in order: one relay
@@ -44,7 +44,10 @@ public struct OutboxRelay: Service {
                     try await relayWhileLeader(producer)
                 } catch {
                     if Task.isCancelled { break }
-                    logger.warning("alert relay interrupted; retrying", metadata: ["error": "\(String(describing: type(of: error)))"])
+                    // The error's type only (a PostgreSQL error can quote row
+                    // values); this one's text names no patient data.
+                    let text = error is RelayPositionMissing ? "\(error)" : String(describing: type(of: error))
+                    logger.warning("alert relay interrupted; retrying", metadata: ["error": "\(text)"])
                 }
                 try? await Task.sleep(for: .seconds(1))
             }
@@ -61,6 +64,7 @@ public struct OutboxRelay: Service {
             for try await locked in try await connection.query("SELECT pg_try_advisory_lock(\(Self.lockKey))", logger: logger).decode(Bool.self) {
                 leader = locked
             }
+            if leader { try await requirePosition(connection) }
             while leader, !Task.isCancelled {
                 let sent = try await relayOnce(connection, producer: producer)
                 if sent == 0 { try await Task.sleep(for: idleInterval) }
@@ -70,6 +74,15 @@ public struct OutboxRelay: Service {
             throw error
         }
         try? await connection.close()
+    }
+
+    /// Throws ``RelayPositionMissing`` unless `alerts.relay_position` has its row:
+    /// without it the relay would find nothing to send, forever.
+    func requirePosition(_ connection: PostgresConnection) async throws {
+        for try await _ in try await connection.query("SELECT relayed_to FROM alerts.relay_position", logger: logger).decode(Int64.self) {
+            return
+        }
+        throw RelayPositionMissing()
     }
 
     /// Sends the changes after the relay position, at most ``rowsPerRound``, and
@@ -108,4 +121,10 @@ public struct OutboxRelay: Service {
 
     /// `ce_source` of every relayed change.
     static let source = "urn:iomt:alerts"
+}
+
+/// `alerts.relay_position` has no row (alerts migration 6 creates it; it was
+/// deleted by hand): the relay stops and retries rather than idle silently.
+struct RelayPositionMissing: Error, CustomStringConvertible {
+    var description: String { "alerts.relay_position has no row: insert one (relayed_to = the last sequence number relayed)" }
 }

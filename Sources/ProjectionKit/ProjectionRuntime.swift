@@ -487,18 +487,23 @@ public final class ProjectionRuntime: Service, Sendable {
                 let fenced = try await Checkpoints.advance(projection: projection.name, ranges: batch.ranges, connection: connection, logger: logger)
                 if !fenced.isEmpty { throw FencedPartitions(partitions: fenced) }
                 let context = ProjectionContext(connection: connection, logger: logger, now: now, caughtUp: caughtUp, onEvaluated: { readiness.ready() })
+                // Dead letters are stored before the checkpoint commits: a crash
+                // repeats them, never loses them. Records that did not decode go
+                // before the projection's statements, so the locks those take are
+                // not held while Kafka acknowledges them.
+                try await sendDeadLetters(batch.undecodable.map { DeadLetter.record(for: $0.0, reason: $0.1, consumer: projection.name, at: now) })
                 if !batch.events.isEmpty {
                     try await projection.apply(batch.events, prepared: prepared, in: context)
                 }
-                let letters = batch.undecodable.map { DeadLetter.record(for: $0.0, reason: $0.1, consumer: projection.name, at: now) }
-                    + context.deadLetters.map { DeadLetter.record(for: $0.0.deadLetterSource, reason: $0.1, consumer: projection.name, at: now) }
-                if !letters.isEmpty {
-                    // Stored before the checkpoint commits: a crash here repeats
-                    // dead letters, never loses them.
-                    for result in await producer.send(letters, timeout: .seconds(30)) { _ = try result.get() }
-                    runtime.metrics.deadLetters.increment(by: letters.count)
-                }
+                try await sendDeadLetters(context.deadLetters.map { DeadLetter.record(for: $0.0.deadLetterSource, reason: $0.1, consumer: projection.name, at: now) })
             }
+        }
+
+        /// Sends dead letters and waits until Kafka stored every one.
+        func sendDeadLetters(_ letters: [KafkaProducerRecord]) async throws {
+            guard !letters.isEmpty else { return }
+            for result in await producer.send(letters, timeout: .seconds(30)) { _ = try result.get() }
+            runtime.metrics.deadLetters.increment(by: letters.count)
         }
     }
 }
@@ -597,7 +602,7 @@ extension Duration {
 }
 
 /// A batch and what was prepared of it, handed to the task that frees them.
-private final class Retired<Value>: @unchecked Sendable {
+private final class Retired<Value: Sendable>: @unchecked Sendable {
     // @unchecked: the runtime hands it over and never touches it again; only
     // the freeing task calls `free()`.
     private var value: Value?

@@ -55,10 +55,12 @@ public enum AllocatorTuning {
 
     /// Returns the allocator's free memory to the system (glibc's `malloc_trim`,
     /// every arena, not only the top of the heap): a worker calls it after
-    /// freeing a batch. Nothing without glibc.
+    /// freeing a batch. It locks each arena in turn while it walks it, so other
+    /// threads' allocations can wait; measured on the alerts worker only (see
+    /// `Projection.releasesFreedMemory`). Nothing without glibc.
     public static func releaseFreeMemory() {
         #if canImport(Glibc)
-        typealias MallocTrim = @convention(c) (Int) -> Int32
+        typealias MallocTrim = @convention(c) (UInt) -> Int32
         guard let symbol = trimSymbol else { return }
         _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
         #endif

@@ -229,8 +229,13 @@ extension AlertsWorkerTests {
         let producer = try environment.producer()
         let connection = try await PostgresConnection.connect(configuration: settings.connectionConfiguration(), id: 1, logger: logger)
         let relay = OutboxRelay(database: settings, kafka: KafkaSettings(brokers: environment.broker.bootstrapServers), logger: logger)
+        try await relay.requirePosition(connection)
         #expect(try await relay.relayOnce(connection, producer: producer) == 1)
         #expect(try await relay.relayOnce(connection, producer: producer) == 0)
+        // Without its position row the relay stops with a clear error instead of
+        // idling.
+        try await connection.query("DELETE FROM alerts.relay_position", logger: logger)
+        await #expect(throws: RelayPositionMissing.self) { try await relay.requirePosition(connection) }
         try await connection.close()
         await producer.shutdown()
 
