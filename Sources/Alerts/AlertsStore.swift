@@ -188,12 +188,7 @@ enum AlertsStore {
 
     /// Takes the transaction-scoped lock of each subject, in hash order.
     static func lock(_ keys: [String], context: ProjectionContext) async throws {
-        guard !keys.isEmpty else { return }
-        try await context.execute("""
-            SELECT count(pg_advisory_xact_lock(\(lockNamespace), h)) FROM (
-                SELECT DISTINCT hashtext(k) AS h FROM unnest(\(keys)::text[]) AS u(k) ORDER BY 1
-            ) AS keys
-            """)
+        try await context.lock(keys, namespace: lockNamespace)
     }
 
     /// Whether every subject of `keys` still has the row version at the same

@@ -12,10 +12,11 @@ import ServiceSupport
 /// What is left to relay is every change after `alerts.relay_position`: appends
 /// take a lock held until they commit (`AlertsStore.appendLockKey`), so changes
 /// become visible in sequence order and none can appear behind the position
-/// later (the sequence number is taken inside each insert). Crash-safe: the position moves only after Kafka acknowledged every
-/// change up to it, so a crash repeats changes but never loses one. The event id
-/// is `<alertId>-v<version>`, so a repeated change carries the same id and
-/// version and consumers drop it. Per alert, versions go out in order: one relay
+/// later (the sequence number is taken inside each insert). Crash-safe: the
+/// position moves only after Kafka acknowledged every change up to it, so a
+/// crash repeats changes but never loses one. The event id is
+/// `<alertId>-v<version>`, so a repeated change carries the same id and version
+/// and consumers drop it. Per alert, versions go out in order: one relay
 /// runs at a time (a PostgreSQL session advisory lock elects it among the
 /// workers), rows go in sequence order, and a subject's changes commit in
 /// version order.

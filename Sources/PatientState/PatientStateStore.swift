@@ -85,11 +85,7 @@ enum PatientStateStore {
     static func lockAndLoadPatients(_ patients: Set<String>, cache: VersionedRowCache<PatientRecord>, context: ProjectionContext) async throws -> [String: PatientRecord] {
         guard !patients.isEmpty else { return [:] }
         let ids = Array(patients)
-        try await context.execute(PostgresQuery(unsafeSQL: """
-            SELECT count(pg_advisory_xact_lock(\(lockNamespace), h)) FROM (
-                SELECT DISTINCT hashtext(id) AS h FROM unnest($1::text[]) AS u(id) ORDER BY 1
-            ) AS keys
-            """, binds: binds(ids)))
+        try await context.lock(ids, namespace: lockNamespace)
         var result: [String: PatientRecord] = [:]
         result.reserveCapacity(ids.count)
         try await cache.load(ids, from: patientRows, context: context) { id, root in

@@ -217,13 +217,24 @@ public final class ProjectionContext: @unchecked Sendable {
     }
 
     /// Runs a statement in the batch's transaction, reading and dropping any
-    /// rows it returns, so that its failure is thrown here: taking a batch's
-    /// subject locks (`SELECT count(pg_advisory_xact_lock(…))`) can fail with
-    /// "out of shared memory" when the lock table is too small, and with its rows
-    /// unread that error was lost and the next statement failed instead with
-    /// "current transaction is aborted".
+    /// rows it returns, so that its failure is thrown here
+    /// (`PostgresConnection.execute(_:logger:)`).
     public func execute(_ query: PostgresQuery) async throws {
-        for try await _ in try await connection.query(query, logger: logger) {}
+        try await connection.execute(query, logger: logger)
+    }
+
+    /// Takes a transaction-scoped advisory lock per key, `(namespace,
+    /// hashtext(key))`, in hash order, so that workers locking overlapping keys
+    /// never wait on each other in a cycle. Taking them can fail, for example
+    /// with "out of shared memory" when PostgreSQL's lock table is too small
+    /// (see the README's scaling notes); the failure is thrown here.
+    public func lock(_ keys: [String], namespace: Int32) async throws {
+        guard !keys.isEmpty else { return }
+        try await execute("""
+            SELECT count(pg_advisory_xact_lock(\(namespace), h)) FROM (
+                SELECT DISTINCT hashtext(k) AS h FROM unnest(\(keys)::text[]) AS u(k) ORDER BY 1
+            ) AS keys
+            """)
     }
 
     /// Runs write statements in the order `produce` hands them over, each while

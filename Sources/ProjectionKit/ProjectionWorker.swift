@@ -121,7 +121,7 @@ public enum ProjectionWorker {
             try await Migrator.apply(set, on: client, logger: logger)
         }
         try await client.withTransaction(logger: logger) { connection in
-            for try await _ in try await connection.query("SELECT pg_advisory_xact_lock(\(Migrator.lockKey))", logger: logger) {}
+            try await connection.execute("SELECT pg_advisory_xact_lock(\(Migrator.lockKey))", logger: logger)
             try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(projection.schema) CASCADE"), logger: logger)
             try await connection.query("DELETE FROM iomt_runtime.migrations WHERE component = \(projection.name)", logger: logger)
             try await Checkpoints.reset(projection: projection.name, connection: connection, logger: logger)

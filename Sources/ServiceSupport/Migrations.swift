@@ -47,8 +47,7 @@ public enum Migrator {
     @discardableResult
     public static func apply(_ set: MigrationSet, on client: PostgresClient, logger: Logger) async throws -> [Int] {
         try await client.withTransaction(logger: logger) { connection in
-            // Rows read: a failure to take the lock comes back with them.
-            for try await _ in try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger) {}
+            try await connection.execute("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
             try await connection.query("CREATE SCHEMA IF NOT EXISTS iomt_runtime", logger: logger)
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS iomt_runtime.migrations (

@@ -38,62 +38,54 @@ struct PipelinedStatementsTests {
         await database.drop()
     }
 
-    @Test("a failing statement fails the whole write: the error is thrown and nothing commits")
-    func failure() async throws {
+    /// Runs `statements` through `pipelined` in one transaction on a fresh table
+    /// `written (n int)`; returns the error the write threw (unwrapped from the
+    /// transaction's) and how many rows the table holds afterwards.
+    func pipelinedWrite(_ statements: [PostgresQuery]) async throws -> (error: (any Error)?, rows: Int) {
         let database = try await TestDatabase.create()
         let logger = logger
-        let (failed, rows) = try await database.withClient { client in
+        let result = try await database.withClient { client in
             try await client.query("CREATE TABLE written (n int NOT NULL)")
-            var failed = false
+            var thrown: (any Error)?
             do {
                 try await client.withTransaction(logger: logger) { connection in
                     let context = ProjectionContext(connection: connection, logger: logger, now: EventTime(Date()))
                     try await context.pipelined { send in
-                        try await send("INSERT INTO written VALUES (1)")
-                        try await send("INSERT INTO written VALUES (1 / 0)")
-                        try await send("INSERT INTO written VALUES (3)")
-                        try await send("INSERT INTO written VALUES (4)")
+                        for statement in statements { try await send(statement) }
                     }
                 }
+            } catch let error as PostgresTransactionError {
+                thrown = error.closureError ?? error
             } catch {
-                failed = true
+                thrown = error
             }
             var rows = -1
             for try await count in try await client.query("SELECT count(*)::int FROM written").decode(Int.self) { rows = count }
-            return (failed, rows)
+            return (error: thrown, rows: rows)
         }
-        #expect(failed)
-        #expect(rows == 0)
         await database.drop()
+        return result
+    }
+
+    @Test("a failing statement fails the whole write: the error is thrown and nothing commits")
+    func failure() async throws {
+        let (error, rows) = try await pipelinedWrite([
+            "INSERT INTO written VALUES (1)", "INSERT INTO written VALUES (1 / 0)", "INSERT INTO written VALUES (3)", "INSERT INTO written VALUES (4)",
+        ])
+        #expect(error != nil)
+        #expect(rows == 0)
     }
 
     @Test("a statement returning rows that fails last is thrown too, and nothing commits")
     func failureReturningRows() async throws {
-        let database = try await TestDatabase.create()
-        let logger = logger
-        let (failed, rows) = try await database.withClient { client in
-            try await client.query("CREATE TABLE written (n int NOT NULL)")
-            var failed = false
-            do {
-                try await client.withTransaction(logger: logger) { connection in
-                    let context = ProjectionContext(connection: connection, logger: logger, now: EventTime(Date()))
-                    try await context.pipelined { send in
-                        try await send("INSERT INTO written VALUES (1)")
-                        // As the alerts' change statements do: the rows come back,
-                        // and the failure with them.
-                        try await send("WITH w AS (INSERT INTO written VALUES (2) RETURNING n) SELECT 1 / (n - 2) FROM w")
-                    }
-                }
-            } catch let error as PostgresTransactionError {
-                failed = (error.closureError as? PSQLError)?.serverInfo?[.sqlState] == "22012"
-            }
-            var rows = -1
-            for try await count in try await client.query("SELECT count(*)::int FROM written").decode(Int.self) { rows = count }
-            return (failed, rows)
-        }
-        #expect(failed, "division by zero thrown")
+        let (error, rows) = try await pipelinedWrite([
+            "INSERT INTO written VALUES (1)",
+            // As the alerts' change statements do: the rows come back, and the
+            // failure with them.
+            "WITH w AS (INSERT INTO written VALUES (2) RETURNING n) SELECT 1 / (n - 2) FROM w",
+        ])
+        #expect((error as? PSQLError)?.serverInfo?[.sqlState] == "22012", "division by zero thrown")
         #expect(rows == 0)
-        await database.drop()
     }
 
     @Test("a subject lock that cannot be taken fails the lock statement itself, with PostgreSQL's error")
